@@ -1,0 +1,93 @@
+"""Products, their stock, and the rules a product must keep."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from attrs import define, frozen
+
+from shop_core.errors import ValidationError
+from shop_core.money import Money
+from shop_core.pagination import PageRequest
+
+NAME_MAX_LENGTH = 200
+DESCRIPTION_MAX_LENGTH = 10_000
+# Bounds keep totals inside a signed 64-bit column: price x quantity x 100 lines.
+MAX_PRICE_MINOR = 10**10
+MAX_STOCK = 2**31 - 1
+
+
+@define
+class Product:
+    """Something the shop sells. `id` is None until the product is stored."""
+
+    id: int | None
+    name: str
+    description: str
+    price: Money
+    stock: int
+    is_deleted: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@frozen
+class StockLine:
+    """A quantity of one product, as reserved or released."""
+
+    product_id: int
+    quantity: int
+
+
+@frozen
+class Shortfall:
+    """A line that asked for more than was available."""
+
+    product_id: int
+    requested: int
+    available: int
+
+
+class ProductOrdering(enum.Enum):
+    NAME = "name"
+    NAME_DESC = "-name"
+    PRICE = "price"
+    PRICE_DESC = "-price"
+    CREATED = "created_at"
+    CREATED_DESC = "-created_at"
+
+
+@frozen
+class ProductQuery:
+    """What a catalogue listing asks for."""
+
+    search: str | None = None
+    in_stock: bool = False
+    ordering: ProductOrdering = ProductOrdering.CREATED_DESC
+    include_deleted: bool = False
+    page: PageRequest = PageRequest()
+
+
+def check_product(name: str, description: str, price: Money, stock: int) -> None:
+    """Raise `ValidationError` naming every field that breaks the catalogue's rules."""
+    errors: dict[str, list[str]] = {}
+    if not name.strip():
+        errors["name"] = ["This field may not be blank."]
+    elif len(name) > NAME_MAX_LENGTH:
+        errors["name"] = [f"Ensure this field has no more than {NAME_MAX_LENGTH} characters."]
+    if len(description) > DESCRIPTION_MAX_LENGTH:
+        errors["description"] = [
+            f"Ensure this field has no more than {DESCRIPTION_MAX_LENGTH} characters."
+        ]
+    if price.amount <= 0:
+        errors["price"] = ["Ensure this value is greater than 0."]
+    elif price.amount > MAX_PRICE_MINOR:
+        highest = Money(MAX_PRICE_MINOR, price.currency).format()
+        errors["price"] = [f"Ensure this value is at most {highest}."]
+    if stock < 0:
+        errors["stock"] = ["Ensure this value is greater than or equal to 0."]
+    elif stock > MAX_STOCK:
+        errors["stock"] = [f"Ensure this value is less than or equal to {MAX_STOCK}."]
+    if errors:
+        raise ValidationError(errors)

@@ -1,0 +1,203 @@
+"""Orders, their lines, and the one transition table every change of status goes through.
+
+Stock is held by an order exactly while its status is `pending` or `success`; each transition
+says whether it releases that stock or must take it again, so conditional status changes are
+what makes a release happen at most once."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from attrs import define, frozen
+
+from shop_core.catalogue import Product, StockLine
+from shop_core.errors import IllegalTransition, ValidationError
+from shop_core.money import Money
+from shop_core.pagination import PageRequest
+from shop_core.payments import PaymentIntention
+
+MAX_CART_LINES = 100
+MAX_LINE_QUANTITY = 1_000_000
+
+
+class OrderStatus(enum.Enum):
+    PENDING = "pending"
+    SUCCESS = "success"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+
+    @property
+    def holds_stock(self) -> bool:
+        return self in (OrderStatus.PENDING, OrderStatus.SUCCESS)
+
+
+class OrderEvent(enum.Enum):
+    PAYMENT_SUCCEEDED = "payment_succeeded"
+    PAYMENT_DECLINED = "payment_declined"
+    GATEWAY_FAILED = "gateway_failed"
+    EXPIRED = "expired"
+
+
+class StockEffect(enum.Enum):
+    KEEP = "keep"
+    RELEASE = "release"
+    RETAKE = "retake"
+
+
+@frozen
+class Transition:
+    target: OrderStatus
+    stock: StockEffect
+
+
+_S, _E = OrderStatus, OrderEvent
+TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], Transition] = {
+    (_S.PENDING, _E.PAYMENT_SUCCEEDED): Transition(_S.SUCCESS, StockEffect.KEEP),
+    (_S.PENDING, _E.PAYMENT_DECLINED): Transition(_S.FAILED, StockEffect.RELEASE),
+    (_S.PENDING, _E.GATEWAY_FAILED): Transition(_S.FAILED, StockEffect.RELEASE),
+    (_S.PENDING, _E.EXPIRED): Transition(_S.TIMEOUT, StockEffect.RELEASE),
+    # A late payment must not be lost: the order is paid if its stock can be taken again.
+    (_S.TIMEOUT, _E.PAYMENT_SUCCEEDED): Transition(_S.SUCCESS, StockEffect.RETAKE),
+    (_S.FAILED, _E.PAYMENT_SUCCEEDED): Transition(_S.SUCCESS, StockEffect.RETAKE),
+}
+
+
+def transition_for(status: OrderStatus, event: OrderEvent) -> Transition:
+    """The move `event` makes from `status`; raises `IllegalTransition` if there is none."""
+    try:
+        return TRANSITIONS[(status, event)]
+    except KeyError:
+        raise IllegalTransition(
+            f"An order that is {status.value} cannot take {event.value}."
+        ) from None
+
+
+@frozen
+class CartLine:
+    """One line of a customer's cart, before validation."""
+
+    product_id: int
+    quantity: int
+
+
+@frozen
+class OrderLine:
+    """A product as it was ordered: name and unit price are captured at order time."""
+
+    product_id: int
+    name: str
+    unit_price: Money
+    quantity: int
+
+    @property
+    def line_total(self) -> Money:
+        return self.unit_price.times(self.quantity)
+
+
+@define
+class Order:
+    """A customer's order. Change its status only through `apply`."""
+
+    id: int | None
+    user_id: int
+    status: OrderStatus
+    lines: tuple[OrderLine, ...]
+    currency: str
+    expires_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    payment: PaymentIntention | None = None
+    needs_refund: bool = False
+
+    @property
+    def total(self) -> Money:
+        result = Money.zero(self.currency)
+        for line in self.lines:
+            result = result + line.line_total
+        return result
+
+    @property
+    def stock_lines(self) -> list[StockLine]:
+        return stock_lines(self.lines)
+
+    def can(self, event: OrderEvent) -> bool:
+        return (self.status, event) in TRANSITIONS
+
+    def apply(self, event: OrderEvent, now: datetime) -> Transition:
+        """Move through the transition table; the caller acts on the returned stock effect."""
+        move = transition_for(self.status, event)
+        self.status = move.target
+        self.updated_at = now
+        return move
+
+    def flag_for_refund(self, now: datetime) -> None:
+        """The shop was paid for this order but cannot honour it: a person must refund it."""
+        self.needs_refund = True
+        self.updated_at = now
+
+    def is_overdue(self, now: datetime) -> bool:
+        return self.status is OrderStatus.PENDING and now >= self.expires_at
+
+
+def merge_cart(cart: Sequence[CartLine]) -> list[CartLine]:
+    """Validate a cart and merge lines naming the same product, in product-id order."""
+    if not cart:
+        raise ValidationError({"cart_items": ["At least one item is required."]})
+    if len(cart) > MAX_CART_LINES:
+        raise ValidationError({"cart_items": [f"At most {MAX_CART_LINES} items are allowed."]})
+    merged: dict[int, int] = {}
+    for line in cart:
+        merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
+    bad = [pid for pid, quantity in merged.items() if not 1 <= quantity <= MAX_LINE_QUANTITY]
+    if bad or any(line.quantity < 1 for line in cart):
+        raise ValidationError(
+            {"cart_items": [f"Quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}."]}
+        )
+    return [CartLine(pid, merged[pid]) for pid in sorted(merged)]
+
+
+def order_lines(cart: Iterable[CartLine], products: dict[int, Product]) -> list[OrderLine]:
+    """Capture each product's current name and price; refuse unknown or deleted products."""
+    lines, missing = [], []
+    for line in cart:
+        product = products.get(line.product_id)
+        if product is None or product.is_deleted:
+            missing.append(line.product_id)
+            continue
+        lines.append(OrderLine(line.product_id, product.name, product.price, line.quantity))
+    if missing:
+        names = ", ".join(str(pid) for pid in missing)
+        raise ValidationError(
+            {"cart_items": [f"Product {names} does not exist or is no longer sold."]}
+        )
+    if len({line.unit_price.currency for line in lines}) > 1:
+        raise ValidationError({"cart_items": ["All products must be priced in one currency."]})
+    return lines
+
+
+def stock_lines(lines: Iterable[OrderLine]) -> list[StockLine]:
+    """The stock the lines hold, in ascending product-id order (the order locks are taken in)."""
+    return sorted((StockLine(line.product_id, line.quantity) for line in lines),
+                  key=lambda line: line.product_id)
+
+
+def new_order(user_id: int, lines: Sequence[OrderLine], now: datetime,
+              expires_at: datetime) -> Order:
+    """A `pending` order holding its lines' stock until `expires_at`."""
+    return Order(
+        id=None, user_id=user_id, status=OrderStatus.PENDING, lines=tuple(lines),
+        currency=lines[0].unit_price.currency, expires_at=expires_at,
+        created_at=now, updated_at=now,
+    )
+
+
+@frozen
+class OrderQuery:
+    """Which orders a listing shows: one customer's (`user_id`) or everyone's (staff)."""
+
+    user_id: int | None = None
+    status: OrderStatus | None = None
+    needs_refund: bool | None = None
+    page: PageRequest = PageRequest()

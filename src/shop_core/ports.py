@@ -1,0 +1,191 @@
+"""What the core needs from the outside world. Adapters implement these; the core never
+imports an adapter."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol
+
+from attrs import frozen
+
+from shop_core.accounts import RefreshToken, User
+from shop_core.catalogue import Product, ProductQuery, Shortfall, StockLine
+from shop_core.orders import Order, OrderQuery, OrderStatus
+from shop_core.pagination import Page
+from shop_core.payments import PaymentEvent, PaymentIntention
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """True when `password` matches; False (never an exception) otherwise."""
+        ...
+
+
+class PaymentGateway(Protocol):
+    def create_intention(self, order: Order, customer: User,
+                         expires_at: datetime) -> PaymentIntention:
+        """Create the provider's payment intention for `order`, valid until `expires_at`.
+        Raises `PaymentProviderError` on any failure; never retried blindly."""
+        ...
+
+
+class ExpiryScheduler(Protocol):
+    def schedule(self, order_id: int, at: datetime) -> None:
+        """Arrange for `expire_order(order_id)` to run at `at`. May raise; callers log it."""
+        ...
+
+
+class UserRepository(Protocol):
+    def add(self, user: User) -> User:
+        """Store a new user and return it with its id; `AlreadyExists` on a taken
+        username or email."""
+        ...
+
+    def get(self, user_id: int) -> User | None: ...
+
+    def get_by_username(self, username: str) -> User | None: ...
+
+    def get_by_email(self, email: str) -> User | None:
+        """Case-insensitive."""
+        ...
+
+    def update(self, user: User) -> None:
+        """Write the profile fields (email, names, staff flag, password hash)."""
+        ...
+
+
+class RefreshTokenRepository(Protocol):
+    def add(self, token: RefreshToken) -> None: ...
+
+    def get(self, jti: str) -> RefreshToken | None: ...
+
+    def revoke(self, jti: str, now: datetime) -> bool:
+        """Revoke one token if it is not yet revoked; True only for the call that did it."""
+        ...
+
+    def revoke_family(self, family_id: str, now: datetime) -> None: ...
+
+
+class ProductRepository(Protocol):
+    def add(self, product: Product) -> Product:
+        """Store a new product and return it with its id."""
+        ...
+
+    def get(self, product_id: int) -> Product | None: ...
+
+    def get_many(self, product_ids: Iterable[int]) -> dict[int, Product]: ...
+
+    def save(self, product: Product) -> None:
+        """Write everything but `stock`, which only `set_stock`, `reserve` and `release`
+        change, so that an edit never overwrites a concurrent reservation."""
+        ...
+
+    def set_stock(self, product_id: int, stock: int) -> None: ...
+
+    def find(self, query: ProductQuery) -> Page[Product]: ...
+
+    def reserve(self, lines: Sequence[StockLine]) -> list[Shortfall]:
+        """Take every line's quantity from stock, all or nothing, atomically against
+        concurrent callers, in ascending product-id order. Deleted products have no stock.
+        Returns [] when everything was reserved; otherwise reserves nothing and returns a
+        shortfall for each line that could not be met."""
+        ...
+
+    def release(self, lines: Sequence[StockLine]) -> None:
+        """Give the lines' quantities back to stock."""
+        ...
+
+
+class OrderRepository(Protocol):
+    def add(self, order: Order) -> Order:
+        """Store a new order with its lines and return it with its id."""
+        ...
+
+    def get(self, order_id: int) -> Order | None: ...
+
+    def get_by_provider_order_id(self, provider_order_id: str) -> Order | None: ...
+
+    def find(self, query: OrderQuery) -> Page[Order]:
+        """Newest first; lines included, in a constant number of queries per page."""
+        ...
+
+    def update(self, order: Order, *, expected_status: OrderStatus) -> bool:
+        """Write status, `needs_refund` and `updated_at`, but only if the stored status is
+        still `expected_status`. True when written; False when another writer got there first.
+        """
+        ...
+
+    def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
+        """Record the provider's intention, whatever the order's status by now."""
+        ...
+
+    def expire_overdue(self, now: datetime, limit: int,
+                       target: OrderStatus) -> dict[int, list[StockLine]]:
+        """Move up to `limit` pending orders whose deadline is at or before `now` to `target`,
+        set-based, skipping rows another transaction holds; return each moved order's id with
+        the stock its lines held."""
+        ...
+
+
+class PaymentEventRepository(Protocol):
+    def add(self, event: PaymentEvent) -> bool:
+        """Record a callback; False (and nothing written) if its transaction id is known."""
+        ...
+
+    def list_for_order(self, order_id: int) -> list[PaymentEvent]: ...
+
+
+@frozen
+class IdempotencyRecord:
+    """Remembers which order a user's `Idempotency-Key` produced, and for which request."""
+
+    user_id: int
+    key: str
+    fingerprint: str
+    order_id: int
+    created_at: datetime
+
+
+class IdempotencyKeyRepository(Protocol):
+    def get(self, user_id: int, key: str) -> IdempotencyRecord | None: ...
+
+    def add(self, record: IdempotencyRecord) -> bool:
+        """False (and nothing written) if the user already used this key."""
+        ...
+
+
+class UnitOfWork(abc.ABC):
+    """One transaction over every repository. Leaving the `with` block without `commit()`
+    rolls back. A unit of work may be entered again after it exits: each entry is a new
+    transaction."""
+
+    users: UserRepository
+    refresh_tokens: RefreshTokenRepository
+    products: ProductRepository
+    orders: OrderRepository
+    payment_events: PaymentEventRepository
+    idempotency_keys: IdempotencyKeyRepository
+
+    def __enter__(self) -> UnitOfWork:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.rollback()
+
+    @abc.abstractmethod
+    def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self) -> None: ...

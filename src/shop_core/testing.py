@@ -1,0 +1,331 @@
+"""In-memory fakes of every port, for tests here and in services that use the core.
+
+They keep state like the real adapters do (a transaction is a snapshot restored on rollback),
+so a test can check what was committed rather than which methods were called."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from attrs import evolve
+
+from shop_core.accounts import RefreshToken, User
+from shop_core.catalogue import Product, ProductOrdering, ProductQuery, Shortfall, StockLine
+from shop_core.errors import AlreadyExists, PaymentProviderError
+from shop_core.orders import Order, OrderQuery, OrderStatus
+from shop_core.pagination import Page
+from shop_core.payments import PaymentEvent, PaymentIntention, special_reference
+from shop_core.ports import IdempotencyRecord, UnitOfWork
+
+T = TypeVar("T")
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self._now = now or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+
+class FakePasswordHasher:
+    """Reversible on purpose: tests need speed, not secrecy."""
+
+    def hash(self, password: str) -> str:
+        return f"fake${password}"
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        return password_hash == f"fake${password}"
+
+
+class FakePaymentGateway:
+    """Creates intentions in memory; `fail_next` makes the next call fail like a provider."""
+
+    def __init__(self, prefix: str = "shop") -> None:
+        self.prefix = prefix
+        self.intentions: dict[int, PaymentIntention] = {}
+        self.fail_next = False
+        self._ids = itertools.count(1)
+
+    def create_intention(self, order: Order, customer: User,
+                         expires_at: datetime) -> PaymentIntention:
+        if self.fail_next:
+            self.fail_next = False
+            raise PaymentProviderError("The payment provider is unavailable.")
+        assert order.id is not None
+        number = next(self._ids)
+        intention = PaymentIntention(
+            intention_id=f"pi_{number}", client_secret=f"secret_{number}",
+            checkout_url=f"https://checkout.example/?clientSecret=secret_{number}",
+            special_reference=special_reference(self.prefix, order.id),
+            provider_order_id=str(1000 + number),
+        )
+        self.intentions[order.id] = intention
+        return intention
+
+
+class FakeExpiryScheduler:
+    def __init__(self) -> None:
+        self.scheduled: list[tuple[int, datetime]] = []
+        self.broken = False
+
+    def schedule(self, order_id: int, at: datetime) -> None:
+        if self.broken:
+            raise ConnectionError("scheduler unreachable")
+        self.scheduled.append((order_id, at))
+
+
+class _Store:
+    """Every table of the fake database; copied whole to give transactions a snapshot."""
+
+    def __init__(self) -> None:
+        self.users: dict[int, User] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.products: dict[int, Product] = {}
+        self.orders: dict[int, Order] = {}
+        self.payment_events: dict[str, PaymentEvent] = {}
+        self.idempotency: dict[tuple[int, str], IdempotencyRecord] = {}
+        self.ids = {"users": 0, "products": 0, "orders": 0}
+
+    def next_id(self, table: str) -> int:
+        self.ids[table] += 1
+        return self.ids[table]
+
+
+class FakeUserRepository:
+    def __init__(self, store: _Store) -> None:
+        self._s = store
+
+    def add(self, user: User) -> User:
+        if self.get_by_username(user.username):
+            raise AlreadyExists("username")
+        if self.get_by_email(user.email):
+            raise AlreadyExists("email")
+        stored = evolve(user, id=self._s.next_id("users"))
+        self._s.users[stored.id or 0] = stored
+        return copy.copy(stored)
+
+    def get(self, user_id: int) -> User | None:
+        return _copy(self._s.users.get(user_id))
+
+    def get_by_username(self, username: str) -> User | None:
+        return _copy(next((u for u in self._s.users.values() if u.username == username), None))
+
+    def get_by_email(self, email: str) -> User | None:
+        found = (u for u in self._s.users.values() if u.email.lower() == email.lower())
+        return _copy(next(found, None))
+
+    def update(self, user: User) -> None:
+        other = self.get_by_email(user.email)
+        if other is not None and other.id != user.id:
+            raise AlreadyExists("email")
+        self._s.users[user.id or 0] = copy.copy(user)
+
+
+class FakeRefreshTokenRepository:
+    def __init__(self, store: _Store) -> None:
+        self._s = store
+
+    def add(self, token: RefreshToken) -> None:
+        self._s.refresh_tokens[token.jti] = token
+
+    def get(self, jti: str) -> RefreshToken | None:
+        return self._s.refresh_tokens.get(jti)
+
+    def revoke(self, jti: str, now: datetime) -> bool:
+        token = self._s.refresh_tokens.get(jti)
+        if token is None or token.revoked_at is not None:
+            return False
+        self._s.refresh_tokens[jti] = evolve(token, revoked_at=now)
+        return True
+
+    def revoke_family(self, family_id: str, now: datetime) -> None:
+        for jti, token in list(self._s.refresh_tokens.items()):
+            if token.family_id == family_id and token.revoked_at is None:
+                self._s.refresh_tokens[jti] = evolve(token, revoked_at=now)
+
+
+_PRODUCT_SORT: dict[ProductOrdering, tuple[str, bool]] = {
+    ProductOrdering.NAME: ("name", False), ProductOrdering.NAME_DESC: ("name", True),
+    ProductOrdering.PRICE: ("price", False), ProductOrdering.PRICE_DESC: ("price", True),
+    ProductOrdering.CREATED: ("created_at", False),
+    ProductOrdering.CREATED_DESC: ("created_at", True),
+}
+
+
+class FakeProductRepository:
+    def __init__(self, store: _Store) -> None:
+        self._s = store
+
+    def add(self, product: Product) -> Product:
+        stored = evolve(product, id=self._s.next_id("products"))
+        self._s.products[stored.id or 0] = stored
+        return copy.copy(stored)
+
+    def get(self, product_id: int) -> Product | None:
+        return _copy(self._s.products.get(product_id))
+
+    def get_many(self, product_ids: Iterable[int]) -> dict[int, Product]:
+        return {pid: copy.copy(self._s.products[pid])
+                for pid in product_ids if pid in self._s.products}
+
+    def save(self, product: Product) -> None:
+        stock = self._s.products[product.id or 0].stock
+        self._s.products[product.id or 0] = evolve(product, stock=stock)
+
+    def set_stock(self, product_id: int, stock: int) -> None:
+        self._s.products[product_id].stock = stock
+
+    def find(self, query: ProductQuery) -> Page[Product]:
+        found = [p for p in self._s.products.values()
+                 if (query.include_deleted or not p.is_deleted)
+                 and (not query.in_stock or p.stock > 0)
+                 and (not query.search or query.search.lower() in p.name.lower())]
+        key, reverse = _PRODUCT_SORT[query.ordering]
+        found.sort(key=lambda p: (_sort_value(getattr(p, key)), p.id), reverse=reverse)
+        return _page(found, query.page.offset, query.page.page_size, query.page)
+
+    def reserve(self, lines: Sequence[StockLine]) -> list[Shortfall]:
+        shortfalls = []
+        for line in sorted(lines, key=lambda line: line.product_id):
+            product = self._s.products.get(line.product_id)
+            available = 0 if product is None or product.is_deleted else product.stock
+            if available < line.quantity:
+                shortfalls.append(Shortfall(line.product_id, line.quantity, available))
+        if not shortfalls:
+            for line in lines:
+                self._s.products[line.product_id].stock -= line.quantity
+        return shortfalls
+
+    def release(self, lines: Sequence[StockLine]) -> None:
+        for line in lines:
+            self._s.products[line.product_id].stock += line.quantity
+
+
+class FakeOrderRepository:
+    def __init__(self, store: _Store) -> None:
+        self._s = store
+
+    def add(self, order: Order) -> Order:
+        stored = evolve(order, id=self._s.next_id("orders"))
+        self._s.orders[stored.id or 0] = stored
+        return copy.copy(stored)
+
+    def get(self, order_id: int) -> Order | None:
+        return _copy(self._s.orders.get(order_id))
+
+    def get_by_provider_order_id(self, provider_order_id: str) -> Order | None:
+        found = (o for o in self._s.orders.values()
+                 if o.payment and o.payment.provider_order_id == provider_order_id)
+        return _copy(next(found, None))
+
+    def find(self, query: OrderQuery) -> Page[Order]:
+        found = [o for o in self._s.orders.values()
+                 if (query.user_id is None or o.user_id == query.user_id)
+                 and (query.status is None or o.status is query.status)
+                 and (query.needs_refund is None or o.needs_refund == query.needs_refund)]
+        found.sort(key=lambda o: (o.created_at, o.id or 0), reverse=True)
+        return _page([copy.copy(o) for o in found], query.page.offset, query.page.page_size,
+                     query.page)
+
+    def update(self, order: Order, *, expected_status: OrderStatus) -> bool:
+        stored = self._s.orders.get(order.id or 0)
+        if stored is None or stored.status is not expected_status:
+            return False
+        stored.status = order.status
+        stored.needs_refund = order.needs_refund
+        stored.updated_at = order.updated_at
+        return True
+
+    def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
+        stored = self._s.orders[order_id]
+        stored.payment = payment
+        stored.updated_at = now
+
+    def expire_overdue(self, now: datetime, limit: int,
+                       target: OrderStatus) -> dict[int, list[StockLine]]:
+        overdue = sorted((o for o in self._s.orders.values() if o.is_overdue(now)),
+                         key=lambda o: o.id or 0)[:limit]
+        for order in overdue:
+            order.status = target
+            order.updated_at = now
+        return {order.id or 0: order.stock_lines for order in overdue}
+
+
+class FakePaymentEventRepository:
+    def __init__(self, store: _Store) -> None:
+        self._s = store
+
+    def add(self, event: PaymentEvent) -> bool:
+        if event.transaction_id in self._s.payment_events:
+            return False
+        self._s.payment_events[event.transaction_id] = event
+        return True
+
+    def list_for_order(self, order_id: int) -> list[PaymentEvent]:
+        return [e for e in self._s.payment_events.values() if e.order_id == order_id]
+
+
+class FakeIdempotencyKeyRepository:
+    def __init__(self, store: _Store) -> None:
+        self._s = store
+
+    def get(self, user_id: int, key: str) -> IdempotencyRecord | None:
+        return self._s.idempotency.get((user_id, key))
+
+    def add(self, record: IdempotencyRecord) -> bool:
+        if (record.user_id, record.key) in self._s.idempotency:
+            return False
+        self._s.idempotency[(record.user_id, record.key)] = record
+        return True
+
+
+class FakeUnitOfWork(UnitOfWork):
+    """A single-threaded in-memory database: rollback restores the snapshot taken on entry."""
+
+    def __init__(self) -> None:
+        self.store = _Store()
+        self.commits = 0
+        self._snapshot: _Store | None = None
+        self._bind()
+
+    def _bind(self) -> None:
+        self.users = FakeUserRepository(self.store)
+        self.refresh_tokens = FakeRefreshTokenRepository(self.store)
+        self.products = FakeProductRepository(self.store)
+        self.orders = FakeOrderRepository(self.store)
+        self.payment_events = FakePaymentEventRepository(self.store)
+        self.idempotency_keys = FakeIdempotencyKeyRepository(self.store)
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._snapshot = copy.deepcopy(self.store)
+        return self
+
+    def commit(self) -> None:
+        self._snapshot = copy.deepcopy(self.store)
+        self.commits += 1
+
+    def rollback(self) -> None:
+        if self._snapshot is not None:
+            self.store.__dict__.update(copy.deepcopy(self._snapshot).__dict__)
+
+
+def _copy(item: T | None) -> T | None:
+    return copy.copy(item) if item is not None else None
+
+
+def _sort_value(value: Any) -> Any:
+    return value.amount if hasattr(value, "amount") else value
+
+
+def _page(items: list[Any], offset: int, size: int, request: Any) -> Page[Any]:
+    return Page(items=items[offset:offset + size], count=len(items), request=request)

@@ -1,0 +1,1 @@
+"""Use cases: plain functions that load, decide in the domain, save and commit."""

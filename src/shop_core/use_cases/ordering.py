@@ -1,0 +1,186 @@
+"""Placing orders and reading them back.
+
+Placing an order is where money, stock and a network call meet: the reservation and the
+`pending` order are committed first, the provider is called outside any transaction (so no
+row lock is held across it), then the outcome is recorded in a second transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from attrs import frozen
+
+from shop_core.errors import (
+    Conflict,
+    IdempotencyMismatch,
+    NotFound,
+    OutOfStock,
+    PaymentProviderError,
+)
+from shop_core.orders import (
+    CartLine,
+    Order,
+    OrderEvent,
+    OrderQuery,
+    StockEffect,
+    merge_cart,
+    new_order,
+    order_lines,
+    stock_lines,
+)
+from shop_core.pagination import Page
+from shop_core.ports import (
+    Clock,
+    ExpiryScheduler,
+    IdempotencyRecord,
+    PaymentGateway,
+    UnitOfWork,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PAYMENT_TIMEOUT = timedelta(minutes=10)
+
+
+@frozen
+class PlaceOrder:
+    """A customer's request to buy the cart. `idempotency_key` makes retries safe."""
+
+    user_id: int
+    cart: tuple[CartLine, ...]
+    idempotency_key: str | None = None
+
+
+@frozen
+class OrderingServices:
+    """What placing an order talks to besides the database."""
+
+    gateway: PaymentGateway
+    scheduler: ExpiryScheduler
+    clock: Clock
+    payment_timeout: timedelta = DEFAULT_PAYMENT_TIMEOUT
+
+
+def place_order(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder) -> Order:
+    """Reserve the cart's stock, save the order `pending`, and open its payment.
+
+    Raises `ValidationError` for a bad cart, `OutOfStock` when any line cannot be met (nothing
+    is reserved then), `IdempotencyMismatch` when the key was used for another cart, and
+    `PaymentProviderError` when the provider fails (the order is then `failed`, its stock back).
+    A repeated key with the same cart returns the original order and reserves nothing.
+    """
+    cart = merge_cart(command.cart)
+    order, is_new = _reserve_and_save(uow, services, command, cart)
+    if not is_new:
+        return order
+    assert order.id is not None
+    with uow:
+        customer = uow.users.get(order.user_id)
+    try:
+        if customer is None:
+            raise PaymentProviderError("The customer's account no longer exists.")
+        payment = services.gateway.create_intention(order, customer, order.expires_at)
+    except PaymentProviderError:
+        _fail_unopened_order(uow, services.clock, order)
+        raise
+    with uow:
+        uow.orders.attach_payment(order.id, payment, services.clock.now())
+        uow.commit()
+    order.payment = payment
+    _schedule_expiry(services.scheduler, order)
+    return order
+
+
+def _reserve_and_save(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder,
+                      cart: Sequence[CartLine]) -> tuple[Order, bool]:
+    """Transaction one. Returns the order and whether this call created it."""
+    fingerprint = _fingerprint(cart)
+    # Two attempts: a concurrent request with the same key may commit between our read of
+    # the key and our insert of it; the second attempt then finds and returns its order.
+    for _ in range(2):
+        with uow:
+            if command.idempotency_key is not None:
+                earlier = _earlier_order(uow, command, fingerprint)
+                if earlier is not None:
+                    return earlier, False
+            products = uow.products.get_many(line.product_id for line in cart)
+            lines = order_lines(cart, products)
+            shortfalls = uow.products.reserve(stock_lines(lines))
+            if shortfalls:
+                raise OutOfStock(shortfalls)
+            now = services.clock.now()
+            order = uow.orders.add(new_order(command.user_id, lines, now,
+                                             now + services.payment_timeout))
+            assert order.id is not None
+            if command.idempotency_key is not None and not uow.idempotency_keys.add(
+                IdempotencyRecord(command.user_id, command.idempotency_key, fingerprint,
+                                  order.id, now)
+            ):
+                continue  # leaving the block rolls the reservation back
+            uow.commit()
+            return order, True
+    raise Conflict("A request with this Idempotency-Key is in progress; retry shortly.")
+
+
+def _earlier_order(uow: UnitOfWork, command: PlaceOrder, fingerprint: str) -> Order | None:
+    assert command.idempotency_key is not None
+    record = uow.idempotency_keys.get(command.user_id, command.idempotency_key)
+    if record is None:
+        return None
+    if record.fingerprint != fingerprint:
+        raise IdempotencyMismatch(
+            "This Idempotency-Key was already used with a different request body."
+        )
+    order = uow.orders.get(record.order_id)
+    if order is None:  # pragma: no cover - orders are never deleted
+        raise NotFound("Order not found.")
+    return order
+
+
+def _fail_unopened_order(uow: UnitOfWork, clock: Clock, order: Order) -> None:
+    """Transaction two when the provider failed: `failed`, and the stock comes back."""
+    with uow:
+        stored = uow.orders.get(order.id or 0)
+        if stored is None or not stored.can(OrderEvent.GATEWAY_FAILED):
+            return  # something else (expiry, a callback) already settled it
+        previous = stored.status
+        move = stored.apply(OrderEvent.GATEWAY_FAILED, clock.now())
+        if uow.orders.update(stored, expected_status=previous):
+            if move.stock is StockEffect.RELEASE:
+                uow.products.release(stored.stock_lines)
+            uow.commit()
+    order.status, order.updated_at = stored.status, stored.updated_at
+
+
+def _schedule_expiry(scheduler: ExpiryScheduler, order: Order) -> None:
+    assert order.id is not None
+    try:
+        scheduler.schedule(order.id, order.expires_at)
+    except Exception:
+        # The order stands; the periodic sweep expires it if this job never runs.
+        log.warning("Could not schedule expiry of order %s; the sweep will catch it",
+                    order.id, exc_info=True)
+
+
+def _fingerprint(cart: Sequence[CartLine]) -> str:
+    canonical = json.dumps([[line.product_id, line.quantity] for line in cart])
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def list_orders(uow: UnitOfWork, query: OrderQuery) -> Page[Order]:
+    with uow:
+        return uow.orders.find(query)
+
+
+def get_order(uow: UnitOfWork, order_id: int, *, user_id: int | None) -> Order:
+    """An order by id. With `user_id`, only that user's: anyone else's is `NotFound`."""
+    with uow:
+        order = uow.orders.get(order_id)
+    if order is None or (user_id is not None and order.user_id != user_id):
+        raise NotFound("Order not found.")
+    return order
+
