@@ -1,0 +1,1 @@
+"""Adapters that implement the core's ports: SQLAlchemy, Paymob, RQ, argon2."""

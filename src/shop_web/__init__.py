@@ -1,0 +1,1 @@
+"""The shop's delivery edges: the Flask API, the job entry points, the CLI."""

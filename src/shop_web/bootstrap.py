@@ -1,0 +1,127 @@
+"""The composition root: the one place that turns settings into real adapters."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from attrs import define, field
+
+from shop_adapters.passwords import Argon2PasswordHasher
+from shop_adapters.paymob.settings import PaymobSettings
+from shop_adapters.sqlalchemy.database import Database
+from shop_core.clock import SystemClock
+from shop_core.ports import Clock, ExpiryScheduler, PasswordHasher, PaymentGateway, UnitOfWork
+from shop_core.use_cases.ordering import OrderingServices
+from shop_web.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class NoExpiryScheduler:
+    """Without Redis there is no job queue: the in-process sweep expires orders instead."""
+
+    def schedule(self, order_id: int, at: Any) -> None:
+        return None
+
+
+@define
+class Shop:
+    """Everything a request, a job or a command needs, wired once per process."""
+
+    settings: Settings
+    database: Database
+    clock: Clock
+    hasher: PasswordHasher
+    gateway: PaymentGateway
+    scheduler: ExpiryScheduler
+    paymob: PaymobSettings
+    redis: Any = None
+    _sweeper: threading.Thread | None = field(default=None, init=False)
+
+    def uow(self) -> UnitOfWork:
+        return self.database.unit_of_work()
+
+    @property
+    def ordering(self) -> OrderingServices:
+        return OrderingServices(gateway=self.gateway, scheduler=self.scheduler,
+                                clock=self.clock,
+                                payment_timeout=self.settings.order_payment_timeout)
+
+    def start_background_sweep(self) -> None:
+        """Expire overdue orders every few seconds in this process (embedded mode only).
+        Several processes may do it at once: the sweep itself is safe under concurrency."""
+        if self._sweeper is not None:
+            return
+        from shop_core.use_cases.expiry import expire_overdue_orders
+
+        interval = self.settings.expiry_sweep_interval
+        self._sweeper = threading.Thread(
+            target=_repeat, args=(interval, lambda: expire_overdue_orders(self.uow(), self.clock)),
+            name="shop-expiry-sweep", daemon=True,
+        )
+        self._sweeper.start()
+
+
+def _repeat(interval: float, work: Callable[[], int]) -> None:
+    stop = threading.Event()
+    while not stop.wait(interval):
+        try:
+            expired = work()
+            if expired:
+                log.info("Expired %d overdue orders", expired)
+        except Exception:
+            log.exception("Expiry sweep failed; retrying in %.0f s", interval)
+
+
+def paymob_settings(settings: Settings) -> PaymobSettings:
+    return PaymobSettings(
+        api_base=settings.paymob_api_base.rstrip("/"),
+        secret_key=settings.paymob_secret_key,
+        public_key=settings.paymob_public_key,
+        hmac_secret=settings.paymob_hmac_secret,
+        integration_ids=settings.paymob_integration_ids,
+        currency=settings.paymob_currency,
+        reference_prefix=settings.paymob_reference_prefix,
+        public_base_url=settings.public_base_url.rstrip("/"),
+    )
+
+
+def build_shop(settings: Settings, *, clock: Clock | None = None,
+               gateway: PaymentGateway | None = None) -> Shop:
+    """Wire the real adapters for `settings`. `clock` and `gateway` may be replaced by tests
+    and benchmarks; everything else is always real."""
+    clock = clock or SystemClock()
+    paymob = paymob_settings(settings)
+    if gateway is None:
+        gateway = _gateway(settings, paymob, clock)
+    redis_client, scheduler = _scheduler(settings)
+    hasher = (Argon2PasswordHasher.cheap() if settings.password_hash_profile == "cheap"
+              else Argon2PasswordHasher())
+    return Shop(settings=settings, database=Database(settings.effective_database_url),
+                clock=clock, hasher=hasher, gateway=gateway, scheduler=scheduler,
+                paymob=paymob, redis=redis_client)
+
+
+def _gateway(settings: Settings, paymob: PaymobSettings, clock: Clock) -> PaymentGateway:
+    if settings.paymob_mode == "live":
+        from shop_adapters.paymob.gateway import PaymobGateway
+
+        return PaymobGateway(paymob, clock)
+    from shop_adapters.paymob.sandbox import SandboxGateway
+
+    return SandboxGateway(paymob, clock)
+
+
+def _scheduler(settings: Settings) -> tuple[Any, ExpiryScheduler]:
+    if not settings.redis_url:
+        return None, NoExpiryScheduler()
+    import redis
+
+    from shop_adapters.jobs.rq_scheduler import RqExpiryScheduler
+
+    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
+                                  socket_timeout=5)
+    return client, RqExpiryScheduler(client)
