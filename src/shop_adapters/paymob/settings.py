@@ -1,0 +1,58 @@
+"""What the Paymob adapter needs to know, in one value the composition root builds once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from attrs import field, frozen
+
+
+def _strip_slash(value: str) -> str:
+    return value.rstrip("/")
+
+
+def _int_ids(value: Any) -> tuple[int, ...]:
+    ids = tuple(value)
+    # bool is an int subclass; a string id would go to Paymob as a JSON string.
+    if any(not isinstance(i, int) or isinstance(i, bool) or i <= 0 for i in ids):
+        raise ValueError("Paymob integration ids must be positive integers.")
+    return ids
+
+
+def _positive(_: Any, attribute: Any, value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be a positive number of seconds.")
+
+
+@frozen(kw_only=True)
+class PaymobSettings:
+    """Paymob credentials and the shop's own URLs. Secrets are left out of `repr`, so a
+    logged or printed settings object never shows them."""
+
+    secret_key: str = field(repr=False)
+    public_key: str
+    hmac_secret: str = field(repr=False)
+    integration_ids: tuple[int, ...] = field(converter=_int_ids)
+    public_base_url: str = field(converter=_strip_slash)
+    api_base: str = field(default="https://accept.paymob.com", converter=_strip_slash)
+    currency: str = "EGP"
+    reference_prefix: str = "shop"
+    # Connect slightly above a multiple of 3 s (TCP's retransmission window), as requests'
+    # docs advise; the read timeout bounds how long a customer waits on Paymob.
+    connect_timeout: float = field(default=3.05, validator=_positive)
+    read_timeout: float = field(default=10.0, validator=_positive)
+
+    @property
+    def notification_url(self) -> str:
+        """Where Paymob POSTs the transaction processed callback."""
+        return f"{self.public_base_url}/webhook/"
+
+    @property
+    def redirection_url(self) -> str:
+        """Where Paymob sends the customer's browser after paying."""
+        return f"{self.public_base_url}/payment/return/"
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        """The (connect, read) pair `requests` takes."""
+        return (self.connect_timeout, self.read_timeout)
