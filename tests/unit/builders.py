@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import timedelta
 
 from shop_core.accounts import User
@@ -64,15 +65,16 @@ class Shop:
     def stock(self, product_id: int) -> int:
         return self.uow.store.products[product_id].stock
 
+    # Copies, so that a test holding one sees what was stored then, not later writes.
     def product(self, product_id: int) -> Product:
-        return self.uow.store.products[product_id]
+        return copy.deepcopy(self.uow.store.products[product_id])
 
     def order(self, order_id: int | None) -> Order:
         assert order_id is not None
-        return self.uow.store.orders[order_id]
+        return copy.deepcopy(self.uow.store.orders[order_id])
 
     def user(self, user_id: int) -> User:
-        return self.uow.store.users[user_id]
+        return copy.deepcopy(self.uow.store.users[user_id])
 
     def new_transaction_id(self) -> str:
         self._transactions += 1
