@@ -1,0 +1,112 @@
+"""The engine, configured per dialect, and the factory of units of work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine, make_url
+
+from shop_core.ports import UnitOfWork
+
+# How long an SQLite connection waits for another writer before giving up. Write
+# transactions here are short (no network call is ever made inside one), so waiting is
+# always better than failing with "database is locked".
+SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
+
+# How an SQLite transaction starts; a connection's execution option chooses it.
+SQLITE_BEGIN_OPTION = "shop_sqlite_begin"
+
+
+class Database:
+    """One engine per process; `unit_of_work()` is cheap and may be called per request.
+
+    SQLite (the embedded default) runs in WAL mode with foreign keys enforced and a busy
+    timeout. Every unit of work on SQLite starts with ``BEGIN IMMEDIATE``: SQLite has one
+    writer at a time, and a transaction that began as a reader and later tries to write
+    fails at once with SQLITE_BUSY (no busy-timeout wait is possible when its snapshot is
+    stale) - the classic "database is locked". Taking the write lock up front makes writers
+    queue on the busy timeout instead, and serializing whole units of work means a
+    read-then-conditional-write can never lose an update. Readers outside units of work (the
+    `ping`) and WAL readers in other processes are not blocked. The cost, one writer at a
+    time, is what SQLite does anyway; PostgreSQL is the choice for heavy concurrent load.
+
+    PostgreSQL uses psycopg 3 with a bounded, pre-pinged pool, at READ COMMITTED: the
+    repositories' conditional UPDATEs re-check their WHERE clause after waiting for a row
+    lock, which is what keeps stock and order status exact under concurrency.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url: URL = make_url(url)
+        self.engine: Engine = _create_engine(self.url)
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    def unit_of_work(self) -> UnitOfWork:
+        from shop_adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
+
+        return SqlAlchemyUnitOfWork(self.engine)
+
+    def ping(self) -> None:
+        """Raise (an `sqlalchemy.exc.OperationalError`) when the database is unreachable."""
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+            connection.rollback()
+
+    def dispose(self) -> None:
+        """Close every pooled connection (at shutdown, or in a child after fork)."""
+        self.engine.dispose()
+
+
+def _create_engine(url: URL) -> Engine:
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url)
+    if backend == "postgresql":
+        if url.get_driver_name() != "psycopg":
+            # psycopg 3 is the one PostgreSQL driver installed; accept plain postgresql://.
+            url = url.set(drivername="postgresql+psycopg")
+        return sa.create_engine(
+            url,
+            pool_size=10,
+            max_overflow=20,
+            pool_timeout=30,
+            pool_pre_ping=True,  # survive server restarts and idle-connection reapers
+            pool_recycle=1800,
+            connect_args={"connect_timeout": 10, "application_name": "shop"},
+        )
+    return sa.create_engine(url)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy (the "begin" hook below) instead of the
+        # sqlite3 module's legacy implicit BEGIN, which would also break SAVEPOINTs.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough with WAL, faster
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
+        if mode not in ("DEFERRED", "IMMEDIATE"):
+            raise ValueError(f"Unknown SQLite transaction mode {mode!r}")
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

@@ -1,0 +1,457 @@
+"""The core's repository ports over SQLAlchemy Core statements, translating rows to and from
+the core's attrs objects. Every method runs inside the unit of work's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from attrs import evolve
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError
+
+from shop_adapters.sqlalchemy.tables import (
+    idempotency_keys,
+    order_lines,
+    orders,
+    payment_events,
+    products,
+    refresh_tokens,
+    users,
+)
+from shop_core.accounts import RefreshToken, User
+from shop_core.catalogue import Product, ProductOrdering, ProductQuery, Shortfall, StockLine
+from shop_core.errors import AlreadyExists
+from shop_core.money import Money
+from shop_core.orders import Order, OrderLine, OrderQuery, OrderStatus
+from shop_core.pagination import Page
+from shop_core.payments import CallbackOutcome, PaymentEvent, PaymentIntention
+from shop_core.ports import IdempotencyRecord
+
+if TYPE_CHECKING:
+    from shop_adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
+
+
+class _Repository:
+    def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _conn(self) -> Connection:
+        return self._uow.connection
+
+    def _insert_ignoring_conflict(self, table: sa.Table, values: dict[str, Any],
+                                  conflict_columns: list[str]) -> bool:
+        """INSERT ... ON CONFLICT DO NOTHING; True if the row was inserted. A concurrent
+        duplicate waits for the first writer's outcome and is then skipped, never raised."""
+        dialect = self._conn.dialect.name
+        if dialect == "postgresql":
+            statement: Any = postgresql.insert(table).on_conflict_do_nothing(
+                index_elements=conflict_columns)
+        elif dialect == "sqlite":
+            statement = sqlite.insert(table).on_conflict_do_nothing(
+                index_elements=conflict_columns)
+        else:  # pragma: no cover - only the two supported dialects are tested
+            raise NotImplementedError(f"No insert-or-ignore for {dialect}")
+        return self._conn.execute(statement.values(**values)).rowcount == 1
+
+
+# -- accounts -------------------------------------------------------------------------------
+
+def _user(row: Row[Any]) -> User:
+    return User(id=row.id, username=row.username, email=row.email, first_name=row.first_name,
+                last_name=row.last_name, is_staff=row.is_staff,
+                password_hash=row.password_hash, date_joined=row.date_joined)
+
+
+class SqlUserRepository(_Repository):
+    def add(self, user: User) -> User:
+        email = user.email.lower()
+        values = {
+            "username": user.username, "email": email,
+            "first_name": user.first_name, "last_name": user.last_name,
+            "is_staff": user.is_staff, "password_hash": user.password_hash,
+            "date_joined": user.date_joined,
+        }
+        with self._unique_violations():
+            user_id = self._conn.execute(
+                users.insert().values(**values).returning(users.c.id)).scalar_one()
+        return evolve(user, id=user_id, email=email)
+
+    def get(self, user_id: int) -> User | None:
+        return self._one(users.c.id == user_id)
+
+    def get_by_username(self, username: str) -> User | None:
+        return self._one(users.c.username == username)
+
+    def get_by_email(self, email: str) -> User | None:
+        return self._one(users.c.email == email.lower())
+
+    def update(self, user: User) -> None:
+        with self._unique_violations():
+            self._conn.execute(
+                users.update().where(users.c.id == user.id).values(
+                    email=user.email.lower(), first_name=user.first_name,
+                    last_name=user.last_name, is_staff=user.is_staff,
+                    password_hash=user.password_hash,
+                ))
+
+    def _one(self, condition: sa.ColumnElement[bool]) -> User | None:
+        row = self._conn.execute(sa.select(users).where(condition)).first()
+        return _user(row) if row is not None else None
+
+    def _unique_violations(self) -> _UniqueViolations:
+        return _UniqueViolations(self._conn)
+
+
+class _UniqueViolations:
+    """Run a write inside a SAVEPOINT and turn a unique violation on users into
+    `AlreadyExists(field)`; the savepoint keeps the outer transaction usable afterwards."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+        self._savepoint: sa.engine.NestedTransaction | None = None
+
+    def __enter__(self) -> None:
+        self._savepoint = self._connection.begin_nested()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: object) -> None:
+        assert self._savepoint is not None
+        if exc is None:
+            self._savepoint.commit()
+            return
+        self._savepoint.rollback()
+        if isinstance(exc, IntegrityError):
+            # Both dialects name the column in the message: the constraint
+            # "uq_users_username" on PostgreSQL, "users.username" on SQLite.
+            message = str(exc.orig)
+            for field in ("username", "email"):
+                if field in message:
+                    raise AlreadyExists(field) from exc
+
+
+def _refresh_token(row: Row[Any]) -> RefreshToken:
+    return RefreshToken(jti=row.jti, user_id=row.user_id, family_id=row.family_id,
+                        expires_at=row.expires_at, revoked_at=row.revoked_at)
+
+
+class SqlRefreshTokenRepository(_Repository):
+    def add(self, token: RefreshToken) -> None:
+        self._conn.execute(refresh_tokens.insert().values(
+            jti=token.jti, user_id=token.user_id, family_id=token.family_id,
+            expires_at=token.expires_at, revoked_at=token.revoked_at))
+
+    def get(self, jti: str) -> RefreshToken | None:
+        row = self._conn.execute(
+            sa.select(refresh_tokens).where(refresh_tokens.c.jti == jti)).first()
+        return _refresh_token(row) if row is not None else None
+
+    def revoke(self, jti: str, now: datetime) -> bool:
+        # Conditional, so that of two concurrent rotations of one token only one wins.
+        result = self._conn.execute(
+            refresh_tokens.update()
+            .where(refresh_tokens.c.jti == jti, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now))
+        return result.rowcount == 1
+
+    def revoke_family(self, family_id: str, now: datetime) -> None:
+        self._conn.execute(
+            refresh_tokens.update()
+            .where(refresh_tokens.c.family_id == family_id,
+                   refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now))
+
+
+# -- catalogue ------------------------------------------------------------------------------
+
+def _product(row: Row[Any]) -> Product:
+    return Product(id=row.id, name=row.name, description=row.description,
+                   price=Money(row.price, row.currency), stock=row.stock,
+                   is_deleted=row.is_deleted, created_at=row.created_at,
+                   updated_at=row.updated_at)
+
+
+_PRODUCT_ORDER: dict[ProductOrdering, tuple[sa.Column[Any], bool]] = {
+    ProductOrdering.NAME: (products.c.name, False),
+    ProductOrdering.NAME_DESC: (products.c.name, True),
+    ProductOrdering.PRICE: (products.c.price, False),
+    ProductOrdering.PRICE_DESC: (products.c.price, True),
+    ProductOrdering.CREATED: (products.c.created_at, False),
+    ProductOrdering.CREATED_DESC: (products.c.created_at, True),
+}
+
+
+class SqlProductRepository(_Repository):
+    def add(self, product: Product) -> Product:
+        product_id = self._conn.execute(products.insert().values(
+            name=product.name, description=product.description,
+            price=product.price.amount, currency=product.price.currency,
+            stock=product.stock, is_deleted=product.is_deleted,
+            created_at=product.created_at, updated_at=product.updated_at,
+        ).returning(products.c.id)).scalar_one()
+        return evolve(product, id=product_id)
+
+    def get(self, product_id: int) -> Product | None:
+        row = self._conn.execute(sa.select(products).where(products.c.id == product_id)).first()
+        return _product(row) if row is not None else None
+
+    def get_many(self, product_ids: Iterable[int]) -> dict[int, Product]:
+        ids = sorted(set(product_ids))
+        if not ids:
+            return {}
+        rows = self._conn.execute(sa.select(products).where(products.c.id.in_(ids)))
+        return {row.id: _product(row) for row in rows}
+
+    def save(self, product: Product) -> None:
+        # Never stock: a concurrent reservation must not be overwritten by an edit.
+        self._conn.execute(products.update().where(products.c.id == product.id).values(
+            name=product.name, description=product.description,
+            price=product.price.amount, currency=product.price.currency,
+            is_deleted=product.is_deleted, updated_at=product.updated_at))
+
+    def set_stock(self, product_id: int, stock: int) -> None:
+        self._conn.execute(
+            products.update().where(products.c.id == product_id).values(stock=stock))
+
+    def find(self, query: ProductQuery) -> Page[Product]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if not query.include_deleted:
+            conditions.append(~products.c.is_deleted)
+        if query.in_stock:
+            conditions.append(products.c.stock > 0)
+        if query.search:
+            conditions.append(products.c.name.icontains(query.search, autoescape=True))
+        count = self._conn.execute(
+            sa.select(sa.func.count()).select_from(products).where(*conditions)).scalar_one()
+        column, descending = _PRODUCT_ORDER[query.ordering]
+        # The id breaks ties, in the same direction, so pages never overlap or skip.
+        order_by = ([column.desc(), products.c.id.desc()] if descending
+                    else [column.asc(), products.c.id.asc()])
+        rows = self._conn.execute(
+            sa.select(products).where(*conditions).order_by(*order_by)
+            .limit(query.page.page_size).offset(query.page.offset))
+        return Page(items=[_product(row) for row in rows], count=count, request=query.page)
+
+    def reserve(self, lines: Sequence[StockLine]) -> list[Shortfall]:
+        # One conditional UPDATE per line, in ascending id order (the order every writer
+        # locks product rows in, so concurrent carts cannot deadlock). The WHERE clause is
+        # re-checked after any row-lock wait, so stock can neither go negative nor lose an
+        # update; there is no read-then-write. All lines run inside a SAVEPOINT, undone if
+        # any line fell short, so that every short line is reported and none is kept.
+        ordered = sorted(lines, key=lambda line: line.product_id)
+        short: list[StockLine] = []
+        savepoint = self._conn.begin_nested()
+        try:
+            for line in ordered:
+                result = self._conn.execute(
+                    products.update()
+                    .where(products.c.id == line.product_id,
+                           products.c.stock >= line.quantity,
+                           ~products.c.is_deleted)
+                    .values(stock=products.c.stock - line.quantity))
+                if result.rowcount != 1:
+                    short.append(line)
+        except BaseException:
+            savepoint.rollback()
+            raise
+        if not short:
+            savepoint.commit()
+            return []
+        savepoint.rollback()
+        available = self._available([line.product_id for line in short])
+        # The figure is for the client's information: it was too small at the moment of the
+        # attempt, so it is never shown as enough even if stock came back since.
+        return [Shortfall(line.product_id, line.quantity,
+                          max(0, min(available.get(line.product_id, 0), line.quantity - 1)))
+                for line in short]
+
+    def release(self, lines: Sequence[StockLine]) -> None:
+        for line in sorted(lines, key=lambda line: line.product_id):
+            self._conn.execute(
+                products.update().where(products.c.id == line.product_id)
+                .values(stock=products.c.stock + line.quantity))
+
+    def _available(self, product_ids: list[int]) -> dict[int, int]:
+        rows = self._conn.execute(
+            sa.select(products.c.id, products.c.stock, products.c.is_deleted)
+            .where(products.c.id.in_(product_ids)))
+        return {row.id: 0 if row.is_deleted else row.stock for row in rows}
+
+
+# -- orders ---------------------------------------------------------------------------------
+
+def _order(row: Row[Any], lines: Iterable[Row[Any]]) -> Order:
+    payment = None
+    if row.intention_id is not None:
+        payment = PaymentIntention(
+            intention_id=row.intention_id, client_secret=row.client_secret,
+            checkout_url=row.checkout_url, special_reference=row.special_reference,
+            provider_order_id=row.provider_order_id)
+    return Order(
+        id=row.id, user_id=row.user_id, status=OrderStatus(row.status),
+        lines=tuple(OrderLine(line.product_id, line.name, Money(line.unit_price, row.currency),
+                              line.quantity) for line in lines),
+        currency=row.currency, expires_at=row.expires_at, created_at=row.created_at,
+        updated_at=row.updated_at, payment=payment, needs_refund=row.needs_refund,
+    )
+
+
+def _payment_values(payment: PaymentIntention | None) -> dict[str, str | None]:
+    return {
+        "intention_id": payment.intention_id if payment else None,
+        "client_secret": payment.client_secret if payment else None,
+        "checkout_url": payment.checkout_url if payment else None,
+        "special_reference": payment.special_reference if payment else None,
+        "provider_order_id": payment.provider_order_id if payment else None,
+    }
+
+
+class SqlOrderRepository(_Repository):
+    def add(self, order: Order) -> Order:
+        order_id = self._conn.execute(orders.insert().values(
+            user_id=order.user_id, status=order.status.value, currency=order.currency,
+            expires_at=order.expires_at, needs_refund=order.needs_refund,
+            created_at=order.created_at, updated_at=order.updated_at,
+            **_payment_values(order.payment),
+        ).returning(orders.c.id)).scalar_one()
+        if order.lines:
+            self._conn.execute(order_lines.insert(), [
+                {"order_id": order_id, "product_id": line.product_id, "name": line.name,
+                 "unit_price": line.unit_price.amount, "quantity": line.quantity}
+                for line in order.lines
+            ])
+        return evolve(order, id=order_id)
+
+    def get(self, order_id: int) -> Order | None:
+        return self._first(orders.c.id == order_id)
+
+    def get_by_provider_order_id(self, provider_order_id: str) -> Order | None:
+        return self._first(orders.c.provider_order_id == provider_order_id)
+
+    def find(self, query: OrderQuery) -> Page[Order]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if query.user_id is not None:
+            conditions.append(orders.c.user_id == query.user_id)
+        if query.status is not None:
+            conditions.append(orders.c.status == query.status.value)
+        if query.needs_refund is not None:
+            conditions.append(orders.c.needs_refund == query.needs_refund)
+        count = self._conn.execute(
+            sa.select(sa.func.count()).select_from(orders).where(*conditions)).scalar_one()
+        rows = self._conn.execute(
+            sa.select(orders).where(*conditions)
+            .order_by(orders.c.created_at.desc(), orders.c.id.desc())
+            .limit(query.page.page_size).offset(query.page.offset)).all()
+        lines = self._lines_of([row.id for row in rows])
+        return Page(items=[_order(row, lines.get(row.id, [])) for row in rows],
+                    count=count, request=query.page)
+
+    def update(self, order: Order, *, expected_status: OrderStatus) -> bool:
+        # Conditional on the status this writer read: of several racing writers (expiry,
+        # callbacks, the gateway-failure path) exactly one moves the order, so its stock is
+        # released or re-taken at most once.
+        result = self._conn.execute(
+            orders.update()
+            .where(orders.c.id == order.id, orders.c.status == expected_status.value)
+            .values(status=order.status.value, needs_refund=order.needs_refund,
+                    updated_at=order.updated_at))
+        return result.rowcount == 1
+
+    def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
+        self._conn.execute(orders.update().where(orders.c.id == order_id)
+                           .values(updated_at=now, **_payment_values(payment)))
+
+    def expire_overdue(self, now: datetime, limit: int,
+                       target: OrderStatus) -> dict[int, list[StockLine]]:
+        overdue = (
+            sa.select(orders.c.id)
+            .where(orders.c.status == OrderStatus.PENDING.value, orders.c.expires_at <= now)
+            .order_by(orders.c.id).limit(limit)
+        )
+        if self._conn.dialect.name == "postgresql":
+            # Rows another transaction holds (a callback, another sweep) are skipped, not
+            # waited for: concurrent sweeps share the work and expire each order once.
+            overdue = overdue.with_for_update(skip_locked=True)
+        # On SQLite the unit of work holds the database's write lock (BEGIN IMMEDIATE), so
+        # nobody else can touch these rows until commit.
+        moved = self._conn.execute(
+            orders.update()
+            .where(orders.c.id.in_(overdue.scalar_subquery()))
+            .values(status=target.value, updated_at=now)
+            .returning(orders.c.id)).scalars().all()
+        if not moved:
+            return {}
+        result: dict[int, list[StockLine]] = {order_id: [] for order_id in sorted(moved)}
+        rows = self._conn.execute(
+            sa.select(order_lines.c.order_id, order_lines.c.product_id, order_lines.c.quantity)
+            .where(order_lines.c.order_id.in_(moved))
+            .order_by(order_lines.c.order_id, order_lines.c.product_id))
+        for row in rows:
+            result[row.order_id].append(StockLine(row.product_id, row.quantity))
+        return result
+
+    def _first(self, condition: sa.ColumnElement[bool]) -> Order | None:
+        row = self._conn.execute(sa.select(orders).where(condition).limit(1)).first()
+        if row is None:
+            return None
+        return _order(row, self._lines_of([row.id]).get(row.id, []))
+
+    def _lines_of(self, order_ids: list[int]) -> dict[int, list[Row[Any]]]:
+        """Every line of these orders in one query, grouped by order."""
+        if not order_ids:
+            return {}
+        grouped: dict[int, list[Row[Any]]] = {}
+        rows = self._conn.execute(
+            sa.select(order_lines).where(order_lines.c.order_id.in_(order_ids))
+            .order_by(order_lines.c.order_id, order_lines.c.id))
+        for row in rows:
+            grouped.setdefault(row.order_id, []).append(row)
+        return grouped
+
+
+# -- payments -------------------------------------------------------------------------------
+
+def _payment_event(row: Row[Any]) -> PaymentEvent:
+    return PaymentEvent(
+        transaction_id=row.transaction_id, order_id=row.order_id,
+        amount=Money(row.amount, row.currency), success=row.success, pending=row.pending,
+        is_reversal=row.is_reversal, outcome=CallbackOutcome(row.outcome),
+        received_at=row.received_at)
+
+
+class SqlPaymentEventRepository(_Repository):
+    def add(self, event: PaymentEvent) -> bool:
+        return self._insert_ignoring_conflict(payment_events, {
+            "transaction_id": event.transaction_id, "order_id": event.order_id,
+            "amount": event.amount.amount, "currency": event.amount.currency,
+            "success": event.success, "pending": event.pending,
+            "is_reversal": event.is_reversal, "outcome": event.outcome.value,
+            "received_at": event.received_at,
+        }, ["transaction_id"])
+
+    def list_for_order(self, order_id: int) -> list[PaymentEvent]:
+        rows = self._conn.execute(
+            sa.select(payment_events).where(payment_events.c.order_id == order_id)
+            .order_by(payment_events.c.id))
+        return [_payment_event(row) for row in rows]
+
+
+class SqlIdempotencyKeyRepository(_Repository):
+    def get(self, user_id: int, key: str) -> IdempotencyRecord | None:
+        row = self._conn.execute(
+            sa.select(idempotency_keys)
+            .where(idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)).first()
+        if row is None:
+            return None
+        return IdempotencyRecord(user_id=row.user_id, key=row.key, fingerprint=row.fingerprint,
+                                 order_id=row.order_id, created_at=row.created_at)
+
+    def add(self, record: IdempotencyRecord) -> bool:
+        return self._insert_ignoring_conflict(idempotency_keys, {
+            "user_id": record.user_id, "key": record.key, "fingerprint": record.fingerprint,
+            "order_id": record.order_id, "created_at": record.created_at,
+        }, ["user_id", "key"])

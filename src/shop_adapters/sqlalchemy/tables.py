@@ -1,0 +1,158 @@
+"""The schema, as explicit tables. Repositories translate rows to the core's attrs objects;
+the core never sees these. The migrations in `migrations/versions` must create exactly this
+(a test compares them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on every dialect.
+
+    PostgreSQL stores `timestamptz`; SQLite has no time zones, so the value is stored as naive
+    UTC text (which also keeps its text ordering chronological) and made aware again on the
+    way out. Naive datetimes are refused rather than guessed at."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"Naive datetime {value!r}: the shop stores aware UTC times only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+# Deterministic constraint names on both dialects, so migrations can name what they alter.
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+# Money is always an integer of minor units next to its ISO currency code.
+Currency = sa.String(3)
+
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(150), nullable=False),
+    # Stored lower-cased (the core normalizes, the repository makes sure), so a plain unique
+    # constraint is a case-insensitive one.
+    sa.Column("email", sa.String(254), nullable=False),
+    sa.Column("first_name", sa.String(150), nullable=False),
+    sa.Column("last_name", sa.String(150), nullable=False),
+    sa.Column("is_staff", sa.Boolean, nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("date_joined", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("username"),
+    sa.UniqueConstraint("email"),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens", metadata,
+    sa.Column("jti", sa.String(128), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("family_id", sa.String(128), nullable=False, index=True),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+products = sa.Table(
+    "products", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("price", sa.BigInteger, nullable=False),
+    sa.Column("currency", Currency, nullable=False),
+    sa.Column("stock", sa.Integer, nullable=False),
+    sa.Column("is_deleted", sa.Boolean, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    # The last line of defence against overselling, whatever code runs against the table.
+    sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
+)
+
+ORDER_STATUSES = ("pending", "success", "failed", "timeout")
+
+orders = sa.Table(
+    "orders", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("currency", Currency, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("needs_refund", sa.Boolean, nullable=False),
+    sa.Column("intention_id", sa.String(255), nullable=True),
+    sa.Column("client_secret", sa.String(255), nullable=True),
+    sa.Column("checkout_url", sa.Text, nullable=True),
+    sa.Column("special_reference", sa.String(255), nullable=True),
+    sa.Column("provider_order_id", sa.String(64), nullable=True, index=True),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint(
+        "status IN (" + ", ".join(f"'{status}'" for status in ORDER_STATUSES) + ")",
+        name="status_known",
+    ),
+    # The expiry sweep: pending orders whose deadline has passed.
+    sa.Index("ix_orders_status_expires_at", "status", "expires_at"),
+    # A customer's orders, newest first.
+    sa.Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+)
+
+order_lines = sa.Table(
+    "order_lines", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id", ondelete="CASCADE"),
+              nullable=False, index=True),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id"), nullable=False),
+    # Captured at order time: later edits to the product do not change what was bought.
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("unit_price", sa.BigInteger, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+)
+
+payment_events = sa.Table(
+    "payment_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # The provider's transaction id: a callback is recorded once, however often it arrives.
+    sa.Column("transaction_id", sa.String(64), nullable=False),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=True, index=True),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("currency", Currency, nullable=False),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("pending", sa.Boolean, nullable=False),
+    sa.Column("is_reversal", sa.Boolean, nullable=False),
+    sa.Column("outcome", sa.String(32), nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("transaction_id"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys", metadata,
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"),
+              primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(128), nullable=False),
+    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)

@@ -1,0 +1,67 @@
+"""The unit of work: one database transaction over every repository."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from sqlalchemy.engine import Connection, Engine
+
+from shop_adapters.sqlalchemy import repositories as repos
+from shop_adapters.sqlalchemy.database import SQLITE_BEGIN_OPTION
+from shop_core.ports import UnitOfWork
+
+
+class SqlAlchemyUnitOfWork(UnitOfWork):
+    """Each `with` block checks out a connection and begins a transaction; leaving the block
+    rolls back unless `commit()` was called, and returns the connection to the pool. The same
+    object can be entered again (a new transaction each time), but not while it is active:
+    share the `Database`, not a unit of work, between threads."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._connection: Connection | None = None
+        self.users = repos.SqlUserRepository(self)
+        self.refresh_tokens = repos.SqlRefreshTokenRepository(self)
+        self.products = repos.SqlProductRepository(self)
+        self.orders = repos.SqlOrderRepository(self)
+        self.payment_events = repos.SqlPaymentEventRepository(self)
+        self.idempotency_keys = repos.SqlIdempotencyKeyRepository(self)
+
+    @property
+    def connection(self) -> Connection:
+        """The connection of the current transaction; repositories use it for every query."""
+        if self._connection is None:
+            raise RuntimeError("The unit of work is used outside its `with` block")
+        return self._connection
+
+    def __enter__(self) -> SqlAlchemyUnitOfWork:
+        if self._connection is not None:
+            raise RuntimeError("This unit of work is already in a transaction")
+        connection = self._engine.connect()
+        if connection.dialect.name == "sqlite":
+            # See `Database`: take SQLite's write lock up front, so that writers queue on
+            # the busy timeout instead of failing when a reader tries to become a writer.
+            connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
+        try:
+            connection.begin()
+        except BaseException:
+            connection.close()
+            raise
+        self._connection = connection
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        try:
+            connection.rollback()  # a no-op after commit()
+        finally:
+            connection.close()
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+    def rollback(self) -> None:
+        self.connection.rollback()
