@@ -1,0 +1,201 @@
+"""An offline stand-in for Paymob, for development and tests.
+
+`SandboxGateway` creates intentions locally and points the customer at the shop's own sandbox
+checkout page. That page builds a transaction processed callback exactly as Paymob does
+(`build_transaction_callback`), signs it with the configured HMAC secret, and delivers it over
+HTTP to the shop's `/webhook/` (`deliver_callback`), so the real webhook code verifies and
+applies it unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+
+from shop_adapters.paymob.callbacks import transaction_hmac
+from shop_adapters.paymob.settings import PaymobSettings
+from shop_core.accounts import User
+from shop_core.errors import PaymentProviderError
+from shop_core.orders import Order
+from shop_core.payments import PaymentIntention, special_reference
+from shop_core.ports import Clock
+
+SANDBOX_CHECKOUT_PATH = "/sandbox/paymob/unifiedcheckout/"
+# Fake Paymob order ids sit far above the shop's order ids, so the two are never confused.
+PROVIDER_ORDER_OFFSET = 900_000_000
+# The merchant ("owner") and card Paymob's own sample transaction callback shows.
+SANDBOX_OWNER = 302852
+SANDBOX_PAN = "2346"
+SANDBOX_CARD_SUBTYPE = "MasterCard"
+
+_CLIENT_SECRET = re.compile(r"sandbox_([1-9][0-9]{0,17})_[A-Za-z0-9_-]{16,}")
+
+
+def sandbox_provider_order_id(order_id: int) -> str:
+    """The fake Paymob order id the sandbox gives order `order_id`."""
+    return str(PROVIDER_ORDER_OFFSET + order_id)
+
+
+def order_id_from_client_secret(secret: str | None) -> int | None:
+    """The order id a sandbox client secret was made for; None if it is not one.
+
+    The secret names the order only so that the sandbox page can find it: the page must still
+    compare the whole secret with the order's stored one (`hmac.compare_digest`)."""
+    if not isinstance(secret, str):
+        return None
+    match = _CLIENT_SECRET.fullmatch(secret)
+    return int(match[1]) if match else None
+
+
+class SandboxGateway:
+    """The core's `PaymentGateway`, offline: intentions are made up locally."""
+
+    def __init__(self, settings: PaymobSettings, clock: Clock) -> None:
+        self._settings = settings
+        self._clock = clock
+
+    def create_intention(self, order: Order, customer: User,
+                         expires_at: datetime) -> PaymentIntention:
+        """A local intention whose checkout URL is the shop's sandbox page. Never fails."""
+        if order.id is None:
+            raise ValueError("An order must be stored before it can be paid.")
+        client_secret = f"sandbox_{order.id}_{secrets.token_urlsafe(24)}"
+        query = urlencode({"publicKey": self._settings.public_key,
+                           "clientSecret": client_secret})
+        return PaymentIntention(
+            intention_id=f"pi_sandbox_{secrets.token_hex(16)}",
+            client_secret=client_secret,
+            checkout_url=f"{self._settings.public_base_url}{SANDBOX_CHECKOUT_PATH}?{query}",
+            special_reference=special_reference(self._settings.reference_prefix, order.id),
+            provider_order_id=sandbox_provider_order_id(order.id),
+        )
+
+
+def _paymob_time(moment: datetime) -> str:
+    # Paymob writes naive ISO timestamps with microseconds, e.g. 2024-06-13T11:33:44.592345.
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def build_transaction_callback(order: Order, *, success: bool, transaction_id: int,
+                               settings: PaymobSettings,
+                               now: datetime) -> tuple[dict[str, Any], str]:
+    """The body of a transaction processed callback for a card payment of `order` (approved
+    when `success`, else declined), shaped like Paymob's, and its hmac signed with
+    `settings.hmac_secret`. Send it with `deliver_callback`."""
+    if order.id is None:
+        raise ValueError("Only a stored order can be paid.")
+    payment = order.payment
+    provider_order_id = (payment.provider_order_id if payment and payment.provider_order_id
+                         else sandbox_provider_order_id(order.id))
+    reference = (payment.special_reference if payment
+                 else special_reference(settings.reference_prefix, order.id))
+    amount = order.total.amount
+    created = _paymob_time(now)
+    integration_id = settings.integration_ids[0] if settings.integration_ids else 1
+    obj: dict[str, Any] = {
+        "id": transaction_id,
+        "pending": False,
+        "amount_cents": amount,
+        "success": success,
+        "is_auth": False,
+        "is_capture": False,
+        "is_standalone_payment": True,
+        "is_voided": False,
+        "is_refunded": False,
+        "is_3d_secure": True,
+        "integration_id": integration_id,
+        "profile_id": SANDBOX_OWNER,
+        "has_parent_transaction": False,
+        "order": {
+            "id": int(provider_order_id) if provider_order_id.isdigit() else provider_order_id,
+            "created_at": _paymob_time(order.created_at),
+            "delivery_needed": False,
+            "merchant": {"id": SANDBOX_OWNER, "company_name": "Sandbox"},
+            "collector": None,
+            "amount_cents": amount,
+            "shipping_data": None,
+            "currency": order.currency,
+            "is_payment_locked": False,
+            "is_return": False,
+            "is_cancel": False,
+            "is_returned": False,
+            "is_canceled": False,
+            "merchant_order_id": reference,
+            "wallet_notification": None,
+            "paid_amount_cents": amount if success else 0,
+            "notify_user_with_email": False,
+            "items": [
+                {"name": line.name, "description": line.name,
+                 "amount_cents": line.unit_price.amount, "quantity": line.quantity}
+                for line in order.lines
+            ],
+            "order_url": "NA",
+            "commission_fees": 0,
+            "delivery_fees_cents": 0,
+            "delivery_vat_cents": 0,
+            "payment_method": "tbc",
+            "merchant_staff_tag": None,
+            "api_source": "OTHER",
+            "data": {},
+        },
+        "created_at": created,
+        "transaction_processed_callback_responses": [],
+        "currency": order.currency,
+        "source_data": {"pan": SANDBOX_PAN, "type": "card", "tenure": None,
+                        "sub_type": SANDBOX_CARD_SUBTYPE},
+        "api_source": "IFRAME",
+        "terminal_id": None,
+        "merchant_commission": 0,
+        "installment": None,
+        "discount_details": [],
+        "is_void": False,
+        "is_refund": False,
+        "data": {
+            "message": "Approved" if success else "Do not honour",
+            "txn_response_code": "APPROVED" if success else "DECLINED",
+            "acq_response_code": "00" if success else "05",
+            "amount": amount,
+            "currency": order.currency,
+            "klass": "VPCPayment",
+            "created_at": created,
+        },
+        "is_hidden": False,
+        "error_occured": False,
+        "is_live": False,
+        "other_endorsement_info": None,
+        "refunded_amount_cents": 0,
+        "source_id": -1,
+        "is_captured": False,
+        "captured_amount": 0,
+        "merchant_staff_tag": None,
+        "updated_at": created,
+        "is_settled": False,
+        "bill_balanced": False,
+        "is_bill": False,
+        "owner": SANDBOX_OWNER,
+        "parent_transaction": None,
+    }
+    body = {"type": "TRANSACTION", "obj": obj, "issuer_bank": None,
+            "transaction_processed_callback_responses": ""}
+    return body, transaction_hmac(obj, settings.hmac_secret)
+
+
+def deliver_callback(webhook_url: str, body: dict[str, Any], hmac: str,
+                     timeout: float) -> int:
+    """POST a callback to the shop's webhook as Paymob does (`?hmac=` in the query) and
+    return the HTTP status. Raises `PaymentProviderError` when the webhook cannot be reached
+    in `timeout` seconds. Not retried: the caller decides (the webhook is idempotent)."""
+    try:
+        response = requests.post(webhook_url, params={"hmac": hmac}, json=body,
+                                 timeout=timeout, allow_redirects=False)
+    except requests.RequestException as error:
+        raise PaymentProviderError(
+            f"The sandbox could not deliver the callback ({type(error).__name__})."
+        ) from None
+    response.close()
+    return response.status_code
