@@ -118,10 +118,9 @@ def _gateway(settings: Settings, paymob: PaymobSettings, clock: Clock) -> Paymen
 def _scheduler(settings: Settings) -> tuple[Any, ExpiryScheduler]:
     if not settings.redis_url:
         return None, NoExpiryScheduler()
-    import redis
+    from shop_adapters.jobs.rq_scheduler import RqExpiryScheduler, connect
 
-    from shop_adapters.jobs.rq_scheduler import RqExpiryScheduler
-
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=2,
-                                  socket_timeout=5)
+    # Fail-fast timeouts: placing an order talks to Redis after its commit, and a hung Redis
+    # must not hold the request (the sweep expires orders it could not schedule).
+    client = connect(settings.redis_url)
     return client, RqExpiryScheduler(client)
