@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from attrs import evolve
 
@@ -33,10 +35,10 @@ def test_integration_ids_must_be_positive_ints(ids: tuple[object, ...]) -> None:
         make_settings(integration_ids=ids)
 
 
-@pytest.mark.parametrize("name", ["connect_timeout", "read_timeout"])
-def test_timeouts_must_be_positive(name: str) -> None:
+@pytest.mark.parametrize("change", [{"connect_timeout": 0}, {"read_timeout": -1.0}])
+def test_timeouts_must_be_positive(change: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
-        evolve(make_settings(), **{name: 0})
+        evolve(make_settings(), **change)
 
 
 def test_repr_and_str_hide_secrets() -> None:
