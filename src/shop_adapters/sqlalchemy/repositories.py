@@ -56,7 +56,10 @@ class _Repository:
                 index_elements=conflict_columns)
         else:  # pragma: no cover - only the two supported dialects are tested
             raise NotImplementedError(f"No insert-or-ignore for {dialect}")
-        return self._conn.execute(statement.values(**values)).rowcount == 1
+        # RETURNING says reliably whether a row went in; rowcount does not on every driver
+        # once SQLAlchemy adds its own implicit RETURNING of the primary key.
+        inserted = statement.values(**values).returning(sa.literal_column("1"))
+        return self._conn.execute(inserted).first() is not None
 
 
 # -- accounts -------------------------------------------------------------------------------

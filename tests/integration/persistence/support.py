@@ -1,0 +1,50 @@
+"""Helpers shared by the persistence tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from shop_adapters.sqlalchemy.database import Database
+from shop_core.accounts import User
+from shop_core.catalogue import Product
+from shop_core.money import Money
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+UserMaker = Callable[..., User]
+ProductMaker = Callable[..., Product]
+
+
+def new_user(username: str = "alice", email: str | None = None, is_staff: bool = False) -> User:
+    return User(id=None, username=username, email=email or f"{username}@example.com",
+                first_name="", last_name="", is_staff=is_staff, password_hash="fake$password",
+                date_joined=NOW)
+
+
+def add_user(db: Database, username: str = "alice", email: str | None = None,
+             is_staff: bool = False) -> User:
+    with db.unit_of_work() as uow:
+        user = uow.users.add(new_user(username, email, is_staff))
+        uow.commit()
+    return user
+def add_product(db: Database, name: str = "Mug", price: int = 19_999, stock: int = 10,
+                currency: str = "EGP", is_deleted: bool = False,
+                created_at: datetime = NOW) -> Product:
+    with db.unit_of_work() as uow:
+        product = uow.products.add(Product(
+            id=None, name=name, description=f"A {name}", price=Money(price, currency),
+            stock=stock, is_deleted=is_deleted, created_at=created_at, updated_at=created_at))
+        uow.commit()
+    return product
+
+
+def stock_of(db: Database, product_id: int) -> int:
+    with db.unit_of_work() as uow:
+        product = uow.products.get(product_id)
+    assert product is not None
+    return product.stock
+
+
+def later(minutes: int) -> datetime:
+    return NOW + timedelta(minutes=minutes)

@@ -1,0 +1,420 @@
+"""Every repository behaves like the core's in-memory fakes, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from attrs import evolve
+
+from shop_adapters.sqlalchemy.database import Database
+from shop_adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
+from shop_core.accounts import RefreshToken
+from shop_core.catalogue import ProductOrdering, ProductQuery, Shortfall, StockLine
+from shop_core.errors import AlreadyExists
+from shop_core.money import Money
+from shop_core.orders import Order, OrderLine, OrderQuery, OrderStatus, new_order
+from shop_core.pagination import PageRequest
+from shop_core.payments import CallbackOutcome, PaymentEvent, PaymentIntention
+from shop_core.ports import IdempotencyRecord, UnitOfWork
+
+from .support import NOW, ProductMaker, UserMaker, later, new_user, stock_of
+
+
+def _order(user_id: int, lines: list[OrderLine], created: datetime = NOW,
+           expires: datetime | None = None) -> Order:
+    return new_order(user_id, lines, created, expires or created + timedelta(minutes=10))
+
+
+def _line(product_id: int, quantity: int = 1, price: int = 1000) -> OrderLine:
+    return OrderLine(product_id, f"Product {product_id}", Money(price, "EGP"), quantity)
+
+
+def _place(uow: UnitOfWork, order: Order) -> Order:
+    with uow:
+        stored = uow.orders.add(order)
+        uow.commit()
+    return stored
+
+
+class _StatementCounter:
+    def __init__(self, db: Database) -> None:
+        self.count = 0
+        self._engine = db.engine
+
+    def __enter__(self) -> _StatementCounter:
+        sa.event.listen(self._engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        sa.event.remove(self._engine, "before_cursor_execute", self._count)
+
+    def _count(self, *_: object) -> None:
+        self.count += 1
+
+
+# -- unit of work ---------------------------------------------------------------------------
+
+def test_leaving_without_commit_rolls_back(uow: UnitOfWork, make_product: ProductMaker) -> None:
+    product = make_product(stock=5)
+    with uow:
+        uow.products.set_stock(product.id or 0, 1)
+    with uow:
+        assert uow.products.get(product.id or 0) == product
+
+
+def test_an_exception_rolls_back_and_the_uow_can_be_entered_again(
+        uow: UnitOfWork, make_product: ProductMaker) -> None:
+    product = make_product(stock=5)
+    with pytest.raises(RuntimeError), uow:
+        uow.products.set_stock(product.id or 0, 1)
+        raise RuntimeError("boom")
+    with uow:
+        uow.products.set_stock(product.id or 0, 2)
+        uow.commit()
+    with uow:
+        stored = uow.products.get(product.id or 0)
+    assert stored is not None and stored.stock == 2
+
+
+def test_repositories_refuse_work_outside_the_with_block(uow: UnitOfWork) -> None:
+    with pytest.raises(RuntimeError):
+        uow.products.get(1)
+
+
+def test_a_uow_cannot_be_entered_while_active(uow: UnitOfWork) -> None:
+    with uow, pytest.raises(RuntimeError), uow:
+        pass
+
+
+def test_database_reports_its_dialect_and_pings(db: Database) -> None:
+    db.ping()
+    assert db.is_postgresql == (db.engine.dialect.name == "postgresql")
+    assert isinstance(db.unit_of_work(), SqlAlchemyUnitOfWork)
+
+
+def test_ping_raises_when_the_database_is_unreachable(tmp_path: object) -> None:
+    for url in (f"sqlite:///{tmp_path}/missing/dir/shop.db",
+                "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"):
+        database = Database(url)
+        with pytest.raises(sa.exc.OperationalError):
+            database.ping()
+        database.dispose()
+
+
+def test_times_come_back_aware_utc_and_naive_ones_are_refused(
+        db: Database, make_product: ProductMaker) -> None:
+    cairo = timezone(timedelta(hours=2))
+    product = make_product(created_at=datetime(2026, 3, 1, 14, 0, tzinfo=cairo))
+    with db.unit_of_work() as uow:
+        stored = uow.products.get(product.id or 0)
+        assert stored is not None
+        assert stored.created_at == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+        assert stored.created_at.utcoffset() == timedelta(0)
+        stored.updated_at = datetime(2026, 3, 1, 12, 0)  # naive
+        with pytest.raises(sa.exc.StatementError):
+            uow.products.save(stored)
+
+
+# -- users and refresh tokens ---------------------------------------------------------------
+
+def test_users_round_trip_and_email_lookup_ignores_case(
+        uow: UnitOfWork, make_user: UserMaker) -> None:
+    user = make_user(username="alice", email="alice@example.com")
+    with uow:
+        assert uow.users.get(user.id or 0) == user
+        assert uow.users.get_by_username("alice") == user
+        assert uow.users.get_by_email("ALICE@Example.com") == user
+        assert uow.users.get_by_username("bob") is None
+        assert uow.users.get(999) is None
+
+
+@pytest.mark.parametrize(("username", "email", "field"), [
+    ("alice", "other@example.com", "username"),
+    ("bob", "Alice@Example.com", "email"),
+])
+def test_a_taken_username_or_email_is_already_exists_and_the_transaction_survives(
+        uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker,
+        username: str, email: str, field: str) -> None:
+    make_user(username="alice", email="alice@example.com")
+    product = make_product(stock=3)
+    with uow:
+        uow.products.set_stock(product.id or 0, 7)
+        duplicate = new_user(username, email.lower())
+        with pytest.raises(AlreadyExists) as taken:
+            uow.users.add(duplicate)
+        assert taken.value.field == field
+        uow.commit()  # the savepoint kept the rest of the transaction alive
+    with uow:
+        stored = uow.products.get(product.id or 0)
+    assert stored is not None and stored.stock == 7
+
+
+def test_update_writes_the_profile_and_refuses_a_taken_email(
+        uow: UnitOfWork, make_user: UserMaker) -> None:
+    alice = make_user(username="alice")
+    make_user(username="bob")
+    alice.first_name, alice.is_staff, alice.password_hash = "Alice", True, "new-hash"
+    alice.email = "alice.new@example.com"
+    with uow:
+        uow.users.update(alice)
+        uow.commit()
+    with uow:
+        assert uow.users.get(alice.id or 0) == alice
+        alice.email = "bob@example.com"
+        with pytest.raises(AlreadyExists) as taken:
+            uow.users.update(alice)
+        assert taken.value.field == "email"
+
+
+def test_refresh_tokens_revoke_once_and_by_family(uow: UnitOfWork, make_user: UserMaker) -> None:
+    user = make_user()
+    tokens = [RefreshToken(jti=f"t{i}", user_id=user.id or 0, family_id="fam" if i < 2 else "x",
+                           expires_at=later(60)) for i in range(3)]
+    with uow:
+        for token in tokens:
+            uow.refresh_tokens.add(token)
+        uow.commit()
+    with uow:
+        assert uow.refresh_tokens.get("t0") == tokens[0]
+        assert uow.refresh_tokens.get("nope") is None
+        assert uow.refresh_tokens.revoke("t0", later(1)) is True
+        assert uow.refresh_tokens.revoke("t0", later(2)) is False
+        assert uow.refresh_tokens.revoke("nope", later(2)) is False
+        uow.refresh_tokens.revoke_family("fam", later(3))
+        uow.commit()
+    with uow:
+        assert uow.refresh_tokens.get("t0") == evolve(tokens[0], revoked_at=later(1))
+        assert uow.refresh_tokens.get("t1") == evolve(tokens[1], revoked_at=later(3))
+        assert uow.refresh_tokens.get("t2") == tokens[2]
+
+
+# -- products -------------------------------------------------------------------------------
+
+def test_products_round_trip_with_money_in_minor_units(
+        uow: UnitOfWork, make_product: ProductMaker) -> None:
+    big = make_product(name="Car", price=10**10, stock=2**31 - 1)
+    with uow:
+        assert uow.products.get(big.id or 0) == big
+        assert uow.products.get(999) is None
+        assert uow.products.get_many([big.id or 0, 999]) == {big.id: big}
+        assert uow.products.get_many([]) == {}
+
+
+def test_save_never_writes_stock_and_set_stock_writes_only_stock(
+        uow: UnitOfWork, make_product: ProductMaker) -> None:
+    product = make_product(stock=10)
+    with uow:
+        assert uow.products.reserve([StockLine(product.id or 0, 3)]) == []
+        edited = evolve(product, name="Big mug", price=Money(2500, "EGP"), stock=999,
+                        is_deleted=True, updated_at=later(5))
+        uow.products.save(edited)
+        uow.commit()
+    with uow:
+        assert uow.products.get(product.id or 0) == evolve(edited, stock=7)
+        uow.products.set_stock(product.id or 0, 42)
+        assert uow.products.get(product.id or 0) == evolve(edited, stock=42)
+
+
+def test_reserve_takes_every_line_or_none_and_reports_each_shortfall(
+        db: Database, make_product: ProductMaker) -> None:
+    a, b, c = make_product(stock=5), make_product(stock=1), make_product(stock=3)
+    gone = make_product(stock=50, is_deleted=True)
+    with db.unit_of_work() as uow:
+        shortfalls = uow.products.reserve([
+            StockLine(c.id or 0, 3), StockLine(a.id or 0, 2), StockLine(b.id or 0, 2),
+            StockLine(gone.id or 0, 1), StockLine(999, 1),
+        ])
+        assert shortfalls == [Shortfall(b.id or 0, 2, 1), Shortfall(gone.id or 0, 1, 0),
+                              Shortfall(999, 1, 0)]
+        uow.commit()
+    assert [stock_of(db, p.id or 0) for p in (a, b, c, gone)] == [5, 1, 3, 50]
+    with db.unit_of_work() as uow:
+        assert uow.products.reserve([StockLine(a.id or 0, 5), StockLine(c.id or 0, 1)]) == []
+        uow.products.release([StockLine(c.id or 0, 10)])
+        uow.commit()
+    assert [stock_of(db, p.id or 0) for p in (a, c)] == [0, 12]
+
+
+def test_stock_can_never_go_negative_in_the_table(db: Database, make_product: ProductMaker
+                                                  ) -> None:
+    product = make_product(stock=1)
+    with db.unit_of_work() as uow, pytest.raises(sa.exc.IntegrityError):
+        uow.products.set_stock(product.id or 0, -1)
+
+
+def test_find_products_filters_searches_orders_and_pages_in_sql(
+        db: Database, make_product: ProductMaker) -> None:
+    make_product(name="Blue Mug", price=300, stock=0, created_at=later(1))
+    make_product(name="red mug", price=100, stock=5, created_at=later(2))
+    make_product(name="Teapot", price=200, stock=5, created_at=later(3))
+    make_product(name="Old MUG", price=50, stock=5, is_deleted=True, created_at=later(4))
+    make_product(name="100%_off", price=10, stock=5, created_at=later(5))
+
+    def names(**kw: object) -> list[str]:
+        with db.unit_of_work() as uow:
+            return [p.name for p in uow.products.find(ProductQuery(**kw)).items]  # type: ignore[arg-type]
+
+    assert names() == ["100%_off", "Teapot", "red mug", "Blue Mug"]
+    assert names(search="MUG") == ["red mug", "Blue Mug"]
+    assert names(search="mug", include_deleted=True) == ["Old MUG", "red mug", "Blue Mug"]
+    assert names(search="%_") == ["100%_off"]  # wildcards are matched literally
+    assert names(search="_") == ["100%_off"]
+    assert names(in_stock=True, ordering=ProductOrdering.PRICE) == [
+        "100%_off", "red mug", "Teapot"]
+    assert names(ordering=ProductOrdering.PRICE_DESC)[0] == "Blue Mug"
+    assert names(ordering=ProductOrdering.NAME) == ["100%_off", "Blue Mug", "Teapot", "red mug"]
+    assert names(ordering=ProductOrdering.CREATED) == [
+        "Blue Mug", "red mug", "Teapot", "100%_off"]
+    with db.unit_of_work() as uow:
+        page = uow.products.find(ProductQuery(page=PageRequest(page=2, page_size=3)))
+    assert page.count == 4 and [p.name for p in page.items] == ["Blue Mug"]
+    assert page.has_previous and not page.has_next
+
+
+def test_equal_sort_keys_page_by_id_without_overlap(db: Database, make_product: ProductMaker
+                                                    ) -> None:
+    ids = [make_product(name=f"P{i}").id for i in range(5)]  # same created_at
+    seen = []
+    with db.unit_of_work() as uow:
+        for page in (1, 2, 3):
+            seen += [p.id for p in uow.products.find(
+                ProductQuery(page=PageRequest(page=page, page_size=2))).items]
+    assert seen == sorted(ids, reverse=True)
+
+
+# -- orders ---------------------------------------------------------------------------------
+
+def test_orders_round_trip_with_lines_and_payment(
+        uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
+    user = make_user()
+    a, b = make_product(), make_product()
+    order = _place(uow, _order(user.id or 0, [_line(a.id or 0, 2, 1999),
+                                              _line(b.id or 0, 1, 500)]))
+    payment = PaymentIntention("pi_1", "secret", "https://pay.example/x", "shop-1", "777")
+    with uow:
+        fetched = uow.orders.get(order.id or 0)
+        assert fetched == order and fetched.payment is None
+        assert fetched.total == Money(4498, "EGP")
+        uow.orders.attach_payment(order.id or 0, payment, later(1))
+        uow.commit()
+    expected = evolve(order, payment=payment, updated_at=later(1))
+    with uow:
+        assert uow.orders.get(order.id or 0) == expected
+        assert uow.orders.get_by_provider_order_id("777") == expected
+        assert uow.orders.get_by_provider_order_id("778") is None
+        assert uow.orders.get(999) is None
+
+
+def test_update_is_conditional_on_the_expected_status(
+        uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
+    order = _place(uow, _order(make_user().id or 0, [_line(make_product().id or 0)]))
+    paid = evolve(order, status=OrderStatus.SUCCESS, updated_at=later(1))
+    with uow:
+        assert uow.orders.update(paid, expected_status=OrderStatus.PENDING) is True
+        timed_out = evolve(order, status=OrderStatus.TIMEOUT, updated_at=later(2))
+        assert uow.orders.update(timed_out, expected_status=OrderStatus.PENDING) is False
+        flagged = evolve(paid, needs_refund=True, updated_at=later(3))
+        assert uow.orders.update(flagged, expected_status=OrderStatus.SUCCESS) is True
+        uow.commit()
+    with uow:
+        assert uow.orders.get(order.id or 0) == flagged
+
+
+def test_find_orders_newest_first_filtered_with_lines_in_constant_queries(
+        db: Database, make_user: UserMaker, make_product: ProductMaker) -> None:
+    alice, bob = make_user(username="alice"), make_user(username="bob")
+    product = make_product()
+    uow = db.unit_of_work()
+    placed = [_place(uow, _order((alice if i % 3 else bob).id or 0,
+                                 [_line(product.id or 0, i + 1)], created=later(i % 4)))
+              for i in range(12)]
+    with uow:
+        refund = evolve(placed[1], status=OrderStatus.SUCCESS, needs_refund=True)
+        assert uow.orders.update(refund, expected_status=OrderStatus.PENDING)
+        uow.commit()
+
+    def ids(query: OrderQuery) -> list[int]:
+        with uow:
+            return [o.id or 0 for o in uow.orders.find(query).items]
+
+    everyone = sorted(placed, key=lambda o: (o.created_at, o.id or 0), reverse=True)
+    assert ids(OrderQuery(page=PageRequest(page_size=100))) == [o.id for o in everyone]
+    assert ids(OrderQuery(user_id=bob.id, page=PageRequest(page_size=100))) == [
+        o.id for o in everyone if o.user_id == bob.id]
+    assert ids(OrderQuery(status=OrderStatus.SUCCESS)) == [placed[1].id]
+    assert ids(OrderQuery(needs_refund=True)) == [placed[1].id]
+    assert len(ids(OrderQuery(needs_refund=False, page=PageRequest(page_size=100)))) == 11
+
+    for size in (2, 10):
+        with uow, _StatementCounter(db) as counter:
+            page = uow.orders.find(OrderQuery(page=PageRequest(page=1, page_size=size)))
+        assert counter.count == 3  # count, orders, lines: no query per order
+        assert page.count == 12 and len(page.items) == size
+        assert all(o.lines for o in page.items)
+    with uow:
+        page = uow.orders.find(OrderQuery(page=PageRequest(page=2, page_size=10)))
+    assert [o.id for o in page.items] == [o.id for o in everyone[10:]]
+    assert page.items[0] == everyone[10]
+
+
+def test_expire_overdue_moves_only_due_pending_orders_and_returns_their_lines(
+        uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
+    user_id = make_user().id or 0
+    a, b = make_product().id or 0, make_product().id or 0
+    due = [_place(uow, _order(user_id, [_line(b, 2), _line(a, 1)], expires=later(5)))
+           for _ in range(3)]
+    _place(uow, _order(user_id, [_line(a)], expires=later(11)))  # not yet due
+    paid = _place(uow, _order(user_id, [_line(a)], expires=later(1)))
+    with uow:
+        uow.orders.update(evolve(paid, status=OrderStatus.SUCCESS),
+                          expected_status=OrderStatus.PENDING)
+        uow.commit()
+    with uow:
+        moved = uow.orders.expire_overdue(later(5), 2, OrderStatus.TIMEOUT)
+        assert moved == {o.id: [StockLine(a, 1), StockLine(b, 2)] for o in due[:2]}
+        uow.commit()
+    with uow:
+        assert uow.orders.expire_overdue(later(10), 10, OrderStatus.TIMEOUT) == {
+            due[2].id: [StockLine(a, 1), StockLine(b, 2)]}
+        assert uow.orders.expire_overdue(later(10), 10, OrderStatus.TIMEOUT) == {}
+        uow.commit()
+    with uow:
+        stored = uow.orders.get(due[0].id or 0)
+        assert stored is not None
+        assert (stored.status, stored.updated_at) == (OrderStatus.TIMEOUT, later(5))
+        timed_out = uow.orders.find(OrderQuery(status=OrderStatus.TIMEOUT))
+    assert timed_out.count == 3
+
+
+# -- payment events and idempotency keys ----------------------------------------------------
+
+def test_payment_events_are_recorded_once_per_transaction_id(
+        uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
+    order = _place(uow, _order(make_user().id or 0, [_line(make_product().id or 0)]))
+    event = PaymentEvent("tx-1", order.id, Money(1000, "EGP"), True, False, False,
+                         CallbackOutcome.PAID, NOW)
+    with uow:
+        assert uow.payment_events.add(event) is True
+        assert uow.payment_events.add(evolve(event, success=False)) is False
+        assert uow.payment_events.add(evolve(event, transaction_id="tx-2", order_id=None,
+                                             outcome=CallbackOutcome.UNKNOWN_ORDER)) is True
+        uow.commit()
+    with uow:
+        assert uow.payment_events.list_for_order(order.id or 0) == [event]
+
+
+def test_idempotency_keys_are_unique_per_user(
+        uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
+    alice, bob = make_user(username="alice"), make_user(username="bob")
+    order = _place(uow, _order(alice.id or 0, [_line(make_product().id or 0)]))
+    record = IdempotencyRecord(alice.id or 0, "key-1", "f" * 64, order.id or 0, NOW)
+    with uow:
+        assert uow.idempotency_keys.add(record) is True
+        assert uow.idempotency_keys.add(evolve(record, fingerprint="other")) is False
+        assert uow.idempotency_keys.add(evolve(record, user_id=bob.id)) is True
+        uow.commit()
+    with uow:
+        assert uow.idempotency_keys.get(alice.id or 0, "key-1") == record
+        assert uow.idempotency_keys.get(alice.id or 0, "key-2") is None
