@@ -39,7 +39,7 @@ def apply_payment_callback(uow: UnitOfWork, clock: Clock, callback: PaymentCallb
                 success=callback.success, pending=callback.pending,
                 is_reversal=callback.is_reversal, outcome=outcome, received_at=clock.now(),
             )
-            if not uow.payment_events.add(event) and False:
+            if not uow.payment_events.add(event):
                 return CallbackOutcome.DUPLICATE  # leaving the block undoes any change
             uow.commit()
         _log_outcome(outcome, callback, order)
