@@ -1,0 +1,53 @@
+"""RQ job functions. Each is module-level, takes ids only, and is safe to run any number of
+times, alone or alongside callbacks, sweeps and other workers.
+
+Jobs build the shop once per process from the environment, or use the one the worker entry
+point hands them (`use_shop`)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from shop_core.use_cases import expiry
+from shop_web.bootstrap import Shop, build_shop
+from shop_web.config import Settings
+
+log = logging.getLogger(__name__)
+
+_shop: Shop | None = None
+_shop_lock = threading.Lock()
+
+
+def current_shop() -> Shop:
+    """The shop jobs in this process use, built from the environment on first use."""
+    global _shop
+    with _shop_lock:
+        if _shop is None:
+            _shop = build_shop(Settings.from_env())
+        return _shop
+
+
+def use_shop(shop: Shop | None) -> None:
+    """Make this process's jobs use `shop` (None: build one from the environment again)."""
+    global _shop
+    with _shop_lock:
+        _shop = shop
+
+
+def expire_order(order_id: int) -> bool:
+    """Time out the order if it is still pending past its deadline; True if this run did."""
+    shop = current_shop()
+    expired = expiry.expire_order(shop.uow(), shop.clock, order_id)
+    if expired:
+        log.info("Order %s timed out", order_id)
+    return expired
+
+
+def sweep_overdue_orders() -> int:
+    """Time out every overdue pending order (the safety net); returns how many."""
+    shop = current_shop()
+    expired = expiry.expire_overdue_orders(shop.uow(), shop.clock)
+    if expired:
+        log.info("Swept %d overdue orders", expired)
+    return expired
