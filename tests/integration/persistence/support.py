@@ -9,6 +9,8 @@ from shop_adapters.sqlalchemy.database import Database
 from shop_core.accounts import User
 from shop_core.catalogue import Product
 from shop_core.money import Money
+from shop_core.orders import Order
+from shop_core.payments import PaymentCallback, special_reference
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -28,6 +30,8 @@ def add_user(db: Database, username: str = "alice", email: str | None = None,
         user = uow.users.add(new_user(username, email, is_staff))
         uow.commit()
     return user
+
+
 def add_product(db: Database, name: str = "Mug", price: int = 19_999, stock: int = 10,
                 currency: str = "EGP", is_deleted: bool = False,
                 created_at: datetime = NOW) -> Product:
@@ -48,3 +52,13 @@ def stock_of(db: Database, product_id: int) -> int:
 
 def later(minutes: int) -> datetime:
     return NOW + timedelta(minutes=minutes)
+
+
+def callback(order: Order, transaction_id: str, *, success: bool = True,
+             pending: bool = False, amount: Money | None = None,
+             is_refund: bool = False) -> PaymentCallback:
+    """A verified Paymob-like callback for `order`, found by its merchant reference."""
+    return PaymentCallback(
+        transaction_id=transaction_id, amount=amount or order.total, success=success,
+        pending=pending, is_refund=is_refund, is_void=False, has_parent_transaction=is_refund,
+        merchant_reference=special_reference("shop", order.id or 0), provider_order_id=None)
