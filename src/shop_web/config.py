@@ -88,6 +88,7 @@ class Settings:
                 seconds=_int(env, "ORDER_PAYMENT_TIMEOUT_SECONDS", 600)),
             "rate_limit_auth": env.get("RATE_LIMIT_AUTH", "30/minute"),
             "expiry_sweep_interval": float(env.get("EXPIRY_SWEEP_INTERVAL_SECONDS", "2")),
+            "password_hash_profile": env.get("PASSWORD_HASH_PROFILE", "strong"),
         }
         return cls(**values).validated()
 
@@ -100,6 +101,10 @@ class Settings:
             raise ConfigurationError(f"SHOP_ENV must be one of {', '.join(ENVIRONMENTS)}.")
         if self.paymob_mode not in ("sandbox", "live"):
             raise ConfigurationError("PAYMOB_MODE must be 'sandbox' or 'live'.")
+        if self.password_hash_profile not in ("strong", "cheap"):
+            raise ConfigurationError("PASSWORD_HASH_PROFILE must be 'strong' or 'cheap'.")
+        if self.password_hash_profile == "cheap" and self.is_production:
+            raise ConfigurationError("Production never hashes passwords with the cheap profile.")
         if self.is_production:
             self._check_production()
         if self.paymob_mode == "live":
