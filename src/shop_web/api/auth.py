@@ -1,0 +1,75 @@
+"""Registering and signing in: `register/`, `token/`, `token/refresh/`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_jwt_extended import decode_token
+
+from shop_core.accounts import User
+from shop_core.errors import AuthenticationFailed
+from shop_core.use_cases.accounts import (
+    Registration,
+    authenticate,
+    register,
+    rotate_refresh_token,
+    start_session,
+)
+from shop_web.api.base import ShopBlueprint, current_shop, user_id
+from shop_web.api.security import auth_rate_limit, new_token_id, token_pair
+from shop_web.extensions import limiter
+from shop_web.schemas.accounts import (
+    ProfileSchema,
+    RefreshRequestSchema,
+    RegisterSchema,
+    TokenPairSchema,
+    TokenRequestSchema,
+)
+
+blueprint = ShopBlueprint("accounts", __name__, url_prefix="/api/v1",
+                          description="Registering and signing in.")
+
+
+@blueprint.route("/register/", methods=["POST"])
+@limiter.limit(auth_rate_limit)
+@blueprint.arguments(RegisterSchema)
+@blueprint.response(201, ProfileSchema)
+@blueprint.errors(429)
+def register_user(data: dict[str, Any]) -> User:
+    """Create an account (never a staff one)."""
+    shop = current_shop()
+    return register(shop.uow(), shop.hasher, shop.clock, Registration(
+        username=data["username"], email=data["email"], password=data["password"],
+        first_name=data["first_name"], last_name=data["last_name"],
+    ))
+
+
+@blueprint.route("/token/", methods=["POST"])
+@limiter.limit(auth_rate_limit)
+@blueprint.arguments(TokenRequestSchema)
+@blueprint.response(200, TokenPairSchema)
+@blueprint.errors(401, 429)
+def obtain_token(data: dict[str, Any]) -> dict[str, str]:
+    """Sign in: a short-lived access token and a rotating refresh token."""
+    shop = current_shop()
+    user = authenticate(shop.uow(), shop.hasher, data["username"], data["password"])
+    session = start_session(shop.uow(), shop.clock, user_id(user),
+                            shop.settings.refresh_token_lifetime, new_token_id)
+    return token_pair(user, session)
+
+
+@blueprint.route("/token/refresh/", methods=["POST"])
+@limiter.limit(auth_rate_limit)
+@blueprint.arguments(RefreshRequestSchema)
+@blueprint.response(200, TokenPairSchema)
+@blueprint.errors(401, 429)
+def refresh_token(data: dict[str, Any]) -> dict[str, str]:
+    """Exchange a refresh token for a new pair. Each refresh token works once: presenting a
+    used one again revokes every token of its sign-in session."""
+    claims = decode_token(data["refresh"])  # invalid or expired: 401 via the JWT handlers
+    if claims.get("type") != "refresh" or not isinstance(claims.get("jti"), str):
+        raise AuthenticationFailed("Token has wrong type.")
+    shop = current_shop()
+    user, successor = rotate_refresh_token(shop.uow(), shop.clock, claims["jti"],
+                                           shop.settings.refresh_token_lifetime, new_token_id)
+    return token_pair(user, successor)

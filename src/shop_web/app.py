@@ -1,0 +1,158 @@
+"""The Flask application factory: `gunicorn 'shop_web.app:create_app()'`."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+import flask_smorest
+from flask import Flask
+from limits import parse as parse_rate_limit
+
+from shop_web import errors
+from shop_web.config import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from shop_web.bootstrap import Shop
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(config: Settings | Mapping[str, str] | None = None, *,
+               shop: Shop | None = None) -> Flask:
+    """Build the API.
+
+    `config` is None (read `os.environ`), a `Settings`, or a mapping of environment variables
+    read instead of `os.environ` (never merged with it, so tests are hermetic). `shop` replaces
+    the wired shop (tests pass one with a fake clock or gateway); without `config`, its
+    settings are the app's.
+    """
+    settings = _settings(config, shop)
+    if shop is None:
+        from shop_web.bootstrap import build_shop
+
+        shop = build_shop(settings)
+
+    instance_path = Path(settings.instance_path).resolve()
+    if not settings.database_url:  # the default SQLite file lives in the instance folder
+        instance_path.mkdir(parents=True, exist_ok=True)
+    app = Flask("shop_web", instance_path=str(instance_path))
+    app.config.update(_flask_config(settings))
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented order
+    app.extensions["shop"] = shop
+
+    _init_extensions(app, settings)
+    errors.init_app(app)
+    request_log = _optional_module("shop_web.request_log")
+    if request_log is not None:
+        request_log.init_app(app)
+    _register_blueprints(app)
+
+    if not settings.redis_url and settings.shop_env != "test":
+        # No job queue: overdue orders are expired by a sweep inside this process.
+        shop.start_background_sweep()
+    return app
+
+
+def _settings(config: Settings | Mapping[str, str] | None, shop: Shop | None) -> Settings:
+    if isinstance(config, Settings):
+        return config
+    if config is not None:
+        return Settings.from_env(config)
+    if shop is not None:
+        return shop.settings
+    return Settings.from_env(os.environ)
+
+
+def _flask_config(settings: Settings) -> dict[str, object]:
+    try:
+        parse_rate_limit(settings.rate_limit_auth)
+    except ValueError:
+        raise ConfigurationError(
+            f"RATE_LIMIT_AUTH is not a rate limit such as '30/minute': "
+            f"{settings.rate_limit_auth!r}") from None
+    from shop_web.api.docs import ASSETS_URL
+
+    return {
+        "TESTING": settings.shop_env == "test",
+        "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
+        # Tokens: HS256 only, in the Authorization header only.
+        "JWT_SECRET_KEY": settings.jwt_secret_key,
+        "JWT_ALGORITHM": "HS256",
+        "JWT_DECODE_ALGORITHMS": ["HS256"],
+        "JWT_TOKEN_LOCATION": ["headers"],
+        "JWT_ACCESS_TOKEN_EXPIRES": settings.access_token_lifetime,
+        "JWT_REFRESH_TOKEN_EXPIRES": settings.refresh_token_lifetime,
+        "JWT_ERROR_MESSAGE_KEY": "detail",
+        "JWT_COOKIE_CSRF_PROTECT": False,  # tokens travel in headers only: no CSRF claim
+        # Rate limits: shared through Redis when there is one, else per process.
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "SHOP_RATE_LIMIT_AUTH": settings.rate_limit_auth,
+        # OpenAPI document and its docs page, with assets served locally.
+        "API_TITLE": "shop",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": ASSETS_URL,
+        "API_SPEC_OPTIONS": {
+            "info": {"description": (
+                "An online shop that takes payments through Paymob Accept. Money is a "
+                'decimal string with two places ("199.99"); times are ISO 8601 with an '
+                "explicit UTC offset; lists are paginated with `page` and `page_size`.")},
+            "servers": [{"url": settings.public_base_url.rstrip("/")}],
+        },
+    }
+
+
+def _init_extensions(app: Flask, settings: Settings) -> None:
+    from shop_web.api import security  # noqa: F401  # registers the JWT callbacks
+    from shop_web.extensions import api, jwt, limiter
+
+    jwt.init_app(app)
+    limiter.init_app(app)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+
+
+def _register_blueprints(app: Flask) -> None:
+    from shop_web.api import auth, docs, health, orders, products, profile
+    from shop_web.extensions import api
+
+    for module in (auth, profile, products, orders, health):
+        api.register_blueprint(module.blueprint)
+    app.register_blueprint(docs.blueprint)
+    # The payment webhook/return pages and the sandbox checkout are written separately; until
+    # they land, the API runs without them. `/webhook/` needs no exemption from JWT: tokens
+    # are only checked by the API's own views.
+    for name in ("shop_web.payments", "shop_web.sandbox"):
+        edge = _optional_module(name)
+        if edge is None:
+            continue
+        blueprint = edge.blueprint
+        if isinstance(blueprint, flask_smorest.Blueprint):
+            api.register_blueprint(blueprint)
+        else:
+            app.register_blueprint(blueprint)
+
+
+def _optional_module(name: str) -> ModuleType | None:
+    """A module written alongside this one that may not have landed yet."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as error:
+        if error.name != name:
+            raise  # the module exists but is broken: that must not pass silently
+        log.info("%s is not available; what it provides is not served", name)
+        return None

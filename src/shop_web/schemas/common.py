@@ -1,0 +1,63 @@
+"""Shapes shared by every resource: errors, pages, health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from shop_core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+MAX_PAGE = 10**9
+
+# Field errors are `{"field": ["message", ...]}`, nested like the input they describe
+# (`{"cart_items": {"0": {"quantity": [...]}}}`); request-level ones are `{"detail": "..."}`.
+FIELD_ERRORS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        'Field errors, `{"field": ["message", ...]}`, nested where the input is nested '
+        '(list items by index); or `{"detail": "..."}` when the request as a whole is '
+        "unusable (malformed JSON, not a JSON object)."
+    ),
+    "additionalProperties": {
+        "anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "object"},
+        ]
+    },
+    "example": {"price": ['Enter the amount as a JSON string such as "199.99", not a number.']},
+}
+
+
+class DetailSchema(Schema):
+    detail = fields.String(required=True, metadata={"description": "What went wrong."})
+
+
+class PageQuerySchema(Schema):
+    page = fields.Integer(
+        load_default=1, validate=validate.Range(min=1, max=MAX_PAGE),
+        metadata={"description": "1-based page number; past the last page is 404."},
+    )
+    page_size = fields.Integer(
+        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1),
+        metadata={"description": f"Results per page; values above {MAX_PAGE_SIZE} are "
+                                 f"capped at {MAX_PAGE_SIZE}."},
+    )
+
+
+class PageSchema(Schema):
+    count = fields.Integer(required=True, metadata={"description": "Matching results."})
+    next = fields.String(required=True, allow_none=True,
+                         metadata={"description": "Absolute URL of the next page."})
+    previous = fields.String(required=True, allow_none=True,
+                             metadata={"description": "Absolute URL of the previous page."})
+
+
+class HealthSchema(Schema):
+    status = fields.String(required=True, metadata={"example": "ok"})
+
+
+class UnavailableSchema(Schema):
+    status = fields.String(required=True, metadata={"example": "unavailable"})
+    detail = fields.String(required=True)

@@ -1,0 +1,67 @@
+"""Fields for the wire formats the contract fixes: money as a decimal string, times in UTC."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import fields, validate
+
+from shop_core.money import Money
+
+# Ids are stored in 32-bit integer columns; larger ones can only be unknown.
+MAX_ID = 2**31 - 1
+AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+_AMOUNT = re.compile(AMOUNT_PATTERN)
+
+
+class Amount(fields.String):
+    """Money on the wire: a decimal string with at most two places, never a JSON number.
+    Dumps a `Money`; loads a validated string the view turns into `Money` in the shop's
+    currency."""
+
+    default_error_messages = {
+        "invalid": 'Enter the amount as a JSON string such as "199.99", not a number.',
+        "format": 'Enter a positive amount with at most two decimal places, such as "199.99".',
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"pattern": AMOUNT_PATTERN, "example": "199.99",
+                    **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, Money):
+            raise TypeError(f"Amount fields dump Money, not {type(value).__name__}")
+        return value.format()
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise self.make_error("invalid")
+        if not _AMOUNT.match(value):
+            raise self.make_error("format")
+        return value
+
+
+class UtcDateTime(fields.DateTime):
+    """ISO 8601 with an explicit offset, always UTC (a naive value is taken as UTC)."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"UtcDateTime fields dump datetimes, not {type(value).__name__}")
+        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return aware.isoformat()
+
+
+def strict_integer(**kwargs: Any) -> fields.Integer:
+    """A JSON integer: strings, floats and booleans are refused."""
+    return fields.Integer(strict=True, **kwargs)
+
+
+def identifier(**kwargs: Any) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID), **kwargs)

@@ -1,0 +1,84 @@
+"""Products as the catalogue shows and admins edit them."""
+
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from shop_core.catalogue import (
+    DESCRIPTION_MAX_LENGTH,
+    MAX_STOCK,
+    NAME_MAX_LENGTH,
+    ProductOrdering,
+)
+from shop_web.schemas.common import PageQuerySchema, PageSchema
+from shop_web.schemas.fields import Amount, UtcDateTime, strict_integer
+
+ORDERINGS = [ordering.value for ordering in ProductOrdering]
+
+
+class ProductSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True)
+    price = Amount(required=True)
+    stock = fields.Integer(required=True)
+    is_deleted = fields.Boolean(required=True)
+    created_at = UtcDateTime(required=True)
+    updated_at = UtcDateTime(required=True)
+
+
+def _name(required: bool) -> fields.String:
+    return fields.String(required=required, metadata={
+        "minLength": 1, "maxLength": NAME_MAX_LENGTH, "example": "Desk lamp"})
+
+
+def _description(required: bool) -> fields.String:
+    if required:
+        return fields.String(load_default="", metadata={"maxLength": DESCRIPTION_MAX_LENGTH})
+    return fields.String(metadata={"maxLength": DESCRIPTION_MAX_LENGTH})
+
+
+def _price(required: bool) -> Amount:
+    return Amount(required=required, metadata={
+        "description": "Greater than 0, at most two decimal places, as a string."})
+
+
+def _stock(required: bool) -> fields.Integer:
+    return strict_integer(required=required, validate=validate.Range(min=0, max=MAX_STOCK))
+
+
+class ProductWriteSchema(Schema):
+    """POST and PUT: every field but `description` is required."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    name = _name(True)
+    description = _description(True)
+    price = _price(True)
+    stock = _stock(True)
+
+
+class ProductPatchSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = _name(False)
+    description = _description(False)
+    price = _price(False)
+    stock = _stock(False)
+
+
+class ProductQuerySchema(PageQuerySchema):
+    search = fields.String(validate=validate.Length(max=NAME_MAX_LENGTH), metadata={
+        "description": "Case-insensitive part of the name."})
+    in_stock = fields.Boolean(load_default=False, metadata={
+        "description": "Only products with stock left."})
+    ordering = fields.String(load_default=ProductOrdering.CREATED_DESC.value,
+                             validate=validate.OneOf(ORDERINGS))
+    include_deleted = fields.Boolean(load_default=False, metadata={
+        "description": "Admins only (ignored for others): include soft-deleted products."})
+
+
+class ProductPageSchema(PageSchema):
+    results = fields.List(fields.Nested(ProductSchema), required=True)
