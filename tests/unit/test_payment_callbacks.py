@@ -6,11 +6,12 @@ from shop_core.money import Money
 from shop_core.orders import Order, OrderStatus
 from shop_core.payments import (
     CallbackOutcome,
+    PaymentCallback,
     PaymentEvent,
     order_id_from_reference,
     special_reference,
 )
-from shop_core.use_cases.catalogue import ProductChanges, update_product
+from shop_core.use_cases.catalogue import ProductChanges, delete_product, update_product
 from shop_core.use_cases.expiry import expire_order
 
 from .builders import TIMEOUT, Shop
@@ -226,7 +227,6 @@ def test_late_success_without_stock_flags_a_refund_and_keeps_the_status(
 
 def test_late_success_for_a_since_deleted_product_flags_a_refund(shop: Shop, order: Order,
                                                                  product: int) -> None:
-    from shop_core.use_cases.catalogue import delete_product
     time_out(shop, order)
     delete_product(shop.uow, shop.clock, product)
     assert shop.pay(order) is Outcome.NEEDS_REFUND
@@ -268,3 +268,36 @@ def test_success_just_past_the_deadline_but_before_expiry_still_pays(
     assert order.id is not None
     assert not expire_order(shop.uow, shop.clock, order.id)
     assert shop.stock(product) == 3
+
+
+# --- matching a callback to its order ----------------------------------------------------
+
+def test_reference_pointing_at_an_order_of_another_provider_order_is_unknown(
+        shop: Shop, order: Order, product: int) -> None:
+    # The merchant reference is not signed; the provider order id is.
+    callback = shop.callback(order)
+    forged = PaymentCallback(
+        callback.transaction_id, callback.amount, True, False, False, False, False,
+        merchant_reference=f"shop-{order.id}", provider_order_id="999999")
+    assert shop.deliver(forged) is Outcome.UNKNOWN_ORDER
+    assert status(shop, order) is OrderStatus.PENDING
+    assert shop.stock(product) == 3
+
+
+def test_reference_alone_finds_the_order_when_no_provider_order_id_is_sent(
+        shop: Shop, order: Order) -> None:
+    assert shop.pay(order) is Outcome.PAID
+
+
+def test_provider_order_id_wins_over_the_reference(shop: Shop, product: int) -> None:
+    user = shop.add_customer()
+    first, second = shop.place(user, (product, 1)), shop.place(user, (product, 1))
+    assert second.payment is not None
+    callback = shop.callback(first)
+    crossed = PaymentCallback(
+        callback.transaction_id, callback.amount, True, False, False, False, False,
+        merchant_reference=f"shop-{first.id}",
+        provider_order_id=second.payment.provider_order_id)
+    assert shop.deliver(crossed) is Outcome.PAID
+    assert (status(shop, first), status(shop, second)) == (OrderStatus.PENDING,
+                                                           OrderStatus.SUCCESS)
