@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 from rq import Queue
+from rq.job import Job, JobStatus
 
 from shop_web.worker import (
     SWEEP_INTERVAL,
     register_sweep,
     run_scheduler,
+    run_worker,
     sweep_job_id,
     sweep_scheduler,
 )
@@ -79,3 +81,20 @@ def test_two_schedulers_running_at_once_enqueue_the_sweep_once(
     assert queue.job_ids == [sweep_job_id(queue_name)], outputs
     assert sweep_scheduler(client, queue_name).count() == 1
     assert not any("Traceback" in output for output in outputs), outputs
+
+
+def test_the_sweep_runs_again_each_minute(migrated_sqlite_url: str, redis_url: str,
+                                          client: redis.Redis, queue_name: str) -> None:
+    shop = make_shop(migrated_sqlite_url, redis_url=redis_url, queue_name=queue_name)
+    scheduler = sweep_scheduler(client, queue_name)
+    register_sweep(scheduler, queue_name)
+    try:
+        for minute in range(1, 4):
+            scheduler.run(burst=True)
+            run_worker(shop, burst=True, queue_name=queue_name)
+            job = Job.fetch(sweep_job_id(queue_name), connection=client)
+            assert job.get_status() is JobStatus.FINISHED
+            assert len(job.results()) == minute
+            scheduler.change_execution_time(job, datetime.now(UTC))  # a minute passes
+    finally:
+        close_shop(shop)
