@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from attrs import evolve
 
 from shop_core.accounts import normalize_email, password_errors
 from shop_core.errors import AuthenticationFailed, NotFound, ValidationError
@@ -19,18 +21,17 @@ from .builders import Shop
 
 
 def sign_up(shop: Shop, username: str = "alice", email: str = "alice@example.com",
-            password: str = "correct horse", **names: str) -> int:
+            password: str = "correct horse", first_name: str = "", last_name: str = "") -> int:
     user = register(shop.uow, shop.hasher, shop.clock,
-                    Registration(username, email, password, **names))
+                    Registration(username, email, password, first_name, last_name))
     assert user.id is not None
     return user.id
 
 
-def refused_fields(shop: Shop, **fields: str) -> dict[str, object]:
-    registration = {"username": "bob", "email": "bob@example.com", "password": "correct horse"}
-    registration.update(fields)
+def refused_fields(shop: Shop, **fields: Any) -> dict[str, object]:
+    registration = Registration("bob", "bob@example.com", "correct horse")
     with pytest.raises(ValidationError) as raised:
-        register(shop.uow, shop.hasher, shop.clock, Registration(**registration))
+        register(shop.uow, shop.hasher, shop.clock, evolve(registration, **fields))
     return raised.value.field_errors
 
 

@@ -229,7 +229,7 @@ class OrderLifecycle(RuleBasedStateMachine):
 
 
 OrderLifecycle.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=30, deadline=None,
+    max_examples=120, stateful_step_count=30, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_order_lifecycle = OrderLifecycle.TestCase
