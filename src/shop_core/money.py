@@ -8,7 +8,8 @@ from typing import Any
 
 from attrs import field, frozen
 
-_DECIMAL = re.compile(r"^(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<frac>\d{1,2}))?$")
+# ASCII only: \d would otherwise accept any script's digits ("١٩٩") and full-width ones.
+_DECIMAL = re.compile(r"^(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<frac>\d{1,2}))?$", re.ASCII)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
