@@ -32,7 +32,8 @@ def test_str_names_the_currency() -> None:
 
 
 @pytest.mark.parametrize("text", ["1.999", "0.001", "1.", ".5", "1,00", "1e3", "abc", "",
-                                  "--1", "+1", "1.2.3", "NaN", "inf", "1 000"])
+                                  "--1", "+1", "1.2.3", "NaN", "inf", "1 000",
+                                  "\u0661\u0669\u0669.\u0669\u0669", "\uff11\uff12.50"])
 def test_parse_refuses_anything_but_a_two_place_decimal(text: str) -> None:
     with pytest.raises(ValueError):
         Money.parse(text, "EGP")
