@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from shop_adapters.sqlalchemy.migrate import upgrade
 from shop_core.money import Money
@@ -27,12 +28,44 @@ JWT_SECRET = "api-tests-secret-0123456789abcdef-0123456789"
 PASSWORD = "correct horse battery"
 
 
+class Reply:
+    """A test response whose JSON body is typed `Any`, as tests read it."""
+
+    def __init__(self, response: TestResponse) -> None:
+        self.status_code = response.status_code
+        self.headers = response.headers
+        self.data = response.data
+        self.json: Any = response.get_json(silent=True)
+
+
+class Http:
+    """The Flask test client, answering `Reply`s."""
+
+    def __init__(self, client: FlaskClient) -> None:
+        self._client = client
+
+    def get(self, path: str, **kwargs: Any) -> Reply:
+        return Reply(self._client.get(path, **kwargs))
+
+    def post(self, path: str, **kwargs: Any) -> Reply:
+        return Reply(self._client.post(path, **kwargs))
+
+    def put(self, path: str, **kwargs: Any) -> Reply:
+        return Reply(self._client.put(path, **kwargs))
+
+    def patch(self, path: str, **kwargs: Any) -> Reply:
+        return Reply(self._client.patch(path, **kwargs))
+
+    def delete(self, path: str, **kwargs: Any) -> Reply:
+        return Reply(self._client.delete(path, **kwargs))
+
+
 class Api:
     """A test client with the shop behind it, and shortcuts for the usual set-up."""
 
     def __init__(self, app: Flask) -> None:
         self.app = app
-        self.http: FlaskClient = app.test_client()
+        self.http = Http(app.test_client())
         self.shop: Shop = app.extensions["shop"]
 
     def register(self, username: str, *, staff: bool = False, **extra: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import pytest
 
 from shop_core.orders import OrderStatus
 from shop_core.testing import FakeClock, FakePaymentGateway
-from tests.integration.api.conftest import Api
+from tests.integration.api.conftest import Api, Reply
 
 ORDER_FIELDS = {"id", "status", "total", "currency", "items", "payment_url", "expires_at",
                 "needs_refund", "created_at", "updated_at"}
@@ -17,7 +17,7 @@ ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
 
 
 def place(api: Api, headers: dict[str, str], *lines: tuple[int, int],
-          key: str | None = None) -> object:
+          key: str | None = None) -> Reply:
     if key is not None:
         headers = {**headers, "Idempotency-Key": key}
     return api.http.post("/api/v1/orders/", headers=headers, json={
