@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from shop_adapters.sqlalchemy.database import Database
 from shop_core.accounts import User
@@ -11,6 +14,8 @@ from shop_core.catalogue import Product
 from shop_core.money import Money
 from shop_core.orders import Order
 from shop_core.payments import PaymentCallback, special_reference
+
+T = TypeVar("T")
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -62,3 +67,19 @@ def callback(order: Order, transaction_id: str, *, success: bool = True,
         transaction_id=transaction_id, amount=amount or order.total, success=success,
         pending=pending, is_refund=is_refund, is_void=False, has_parent_transaction=is_refund,
         merchant_reference=special_reference("shop", order.id or 0), provider_order_id=None)
+
+
+def run_together(count: int, work: Callable[[int], T]) -> list[T | BaseException]:
+    """Run `work(0..count-1)` on `count` threads released at the same moment; each result is
+    the return value or the exception raised."""
+    barrier = threading.Barrier(count)
+
+    def start(index: int) -> T | BaseException:
+        barrier.wait()
+        try:
+            return work(index)
+        except BaseException as error:  # noqa: BLE001 - reported to the test
+            return error
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(start, range(count)))

@@ -1,0 +1,162 @@
+"""Real threads, each with its own connection, racing through the core's use cases."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import timedelta
+
+import pytest
+
+from shop_adapters.sqlalchemy.database import Database
+from shop_core.catalogue import StockLine
+from shop_core.errors import OutOfStock
+from shop_core.orders import CartLine, Order, OrderStatus
+from shop_core.payments import CallbackOutcome
+from shop_core.testing import FakeClock, FakeExpiryScheduler, FakePaymentGateway
+from shop_core.use_cases import expiry, ordering, payments
+
+from .support import NOW, add_product, add_user, callback, run_together, stock_of
+
+
+def _services(clock: FakeClock) -> ordering.OrderingServices:
+    return ordering.OrderingServices(gateway=FakePaymentGateway(),
+                                     scheduler=FakeExpiryScheduler(), clock=clock)
+
+
+def _place(db: Database, services: ordering.OrderingServices, user_id: int,
+           *lines: tuple[int, int]) -> Order:
+    command = ordering.PlaceOrder(user_id, tuple(CartLine(p, q) for p, q in lines))
+    return ordering.place_order(db.unit_of_work(), services, command)
+
+
+def _get(db: Database, order_id: int) -> Order:
+    return ordering.get_order(db.unit_of_work(), order_id, user_id=None)
+
+
+def _oversell_race(db: Database, buyers: int) -> None:
+    services = _services(FakeClock(NOW))
+    user = add_user(db)
+    product = add_product(db, stock=10)
+    results = run_together(buyers, lambda _: _place(db, services, user.id or 0,
+                                                    (product.id or 0, 1)))
+    placed = [r for r in results if isinstance(r, Order)]
+    refused = [r for r in results if isinstance(r, OutOfStock)]
+    assert len(placed) == 10 and len(refused) == buyers - 10, results
+    assert stock_of(db, product.id or 0) == 0
+
+
+def test_forty_buyers_for_ten_units_on_postgresql(pg_db: Database) -> None:
+    _oversell_race(pg_db, 40)
+
+
+def test_twenty_buyers_for_ten_units_on_sqlite_without_database_is_locked(
+        sqlite_db: Database) -> None:
+    _oversell_race(sqlite_db, 20)
+
+
+def test_opposite_carts_neither_deadlock_nor_lose_updates(pg_db: Database) -> None:
+    clock = FakeClock(NOW)
+    services = _services(clock)
+    user = add_user(pg_db)
+    a, b = add_product(pg_db, stock=1000), add_product(pg_db, stock=1000)
+    rounds = 12
+
+    def shopper(index: int) -> int:
+        """Places `rounds` orders, declining every other one; returns the units it kept."""
+        kept = 0
+        for n in range(rounds):
+            first, second = (a, b) if index % 2 else (b, a)
+            order = _place(pg_db, services, user.id or 0, (first.id or 0, 2),
+                           (second.id or 0, 1))
+            if n % 2:
+                outcome = payments.apply_payment_callback(
+                    pg_db.unit_of_work(), clock,
+                    callback(order, f"decline-{index}-{n}", success=False), "shop")
+                assert outcome is CallbackOutcome.DECLINED
+            else:
+                kept += 1
+        return kept
+
+    results = run_together(8, shopper)
+    assert all(isinstance(r, int) for r in results), results
+    kept_orders = sum(r for r in results if isinstance(r, int))
+    assert stock_of(pg_db, a.id or 0) + stock_of(pg_db, b.id or 0) == 2000 - 3 * kept_orders
+    assert stock_of(pg_db, a.id or 0) == stock_of(pg_db, b.id or 0)
+
+
+@pytest.mark.parametrize("payment_succeeds", [True, False])
+def test_expiry_racing_a_payment_ends_in_one_state_and_restores_stock_at_most_once(
+        pg_db: Database, payment_succeeds: bool) -> None:
+    clock = FakeClock(NOW)
+    services = _services(clock)
+    user = add_user(pg_db)
+    product = add_product(pg_db, stock=100)
+    orders = [_place(pg_db, services, user.id or 0, (product.id or 0, 2)) for _ in range(10)]
+    clock.advance(timedelta(minutes=10))  # every order is due, and being paid for
+
+    def race(index: int) -> object:
+        order = orders[index // 3]
+        if index % 3 == 0:
+            return expiry.expire_order(pg_db.unit_of_work(), clock, order.id or 0)
+        if index % 3 == 1:
+            return expiry.expire_overdue_orders(pg_db.unit_of_work(), clock, batch_size=3)
+        return payments.apply_payment_callback(
+            pg_db.unit_of_work(), clock,
+            callback(order, f"tx-{order.id}", success=payment_succeeds), "shop")
+
+    results = run_together(30, race)
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    final = [_get(pg_db, order.id or 0) for order in orders]
+    if payment_succeeds:
+        # Paid before the expiry, or timed out and then paid late with the stock re-taken.
+        assert {o.status for o in final} == {OrderStatus.SUCCESS}
+        assert not any(o.needs_refund for o in final)
+        assert stock_of(pg_db, product.id or 0) == 100 - 2 * len(orders)
+    else:
+        assert {o.status for o in final} <= {OrderStatus.FAILED, OrderStatus.TIMEOUT}
+        assert stock_of(pg_db, product.id or 0) == 100  # released exactly once per order
+
+
+def test_concurrent_duplicate_callbacks_are_recorded_and_applied_once(pg_db: Database) -> None:
+    clock = FakeClock(NOW)
+    user = add_user(pg_db)
+    product = add_product(pg_db, stock=5)
+    order = _place(pg_db, _services(clock), user.id or 0, (product.id or 0, 1))
+    results = run_together(12, lambda _: payments.apply_payment_callback(
+        pg_db.unit_of_work(), clock, callback(order, "tx-dup"), "shop"))
+    assert sorted(map(str, results)) == sorted(
+        [str(CallbackOutcome.PAID)] + [str(CallbackOutcome.DUPLICATE)] * 11)
+    stored = _get(pg_db, order.id or 0)
+    assert (stored.status, stored.needs_refund) == (OrderStatus.SUCCESS, False)
+    with pg_db.unit_of_work() as uow:
+        assert len(uow.payment_events.list_for_order(order.id or 0)) == 1
+
+
+def _take_and_give_back(url: str, product_id: int, rounds: int) -> int:
+    """In a process of its own: take one unit and give it back, `rounds` times; returns how
+    many times the unit was there to take."""
+    database = Database(url)
+    taken = 0
+    try:
+        for _ in range(rounds):
+            with database.unit_of_work() as uow:
+                shortfalls = uow.products.reserve([StockLine(product_id, 1)])
+                uow.commit()
+            if not shortfalls:
+                taken += 1
+                with database.unit_of_work() as uow:
+                    uow.products.release([StockLine(product_id, 1)])
+                    uow.commit()
+    finally:
+        database.dispose()
+    return taken
+
+
+def test_processes_sharing_the_sqlite_file_lose_no_update(sqlite_db: Database) -> None:
+    product = add_product(sqlite_db, stock=3)
+    url = sqlite_db.url.render_as_string(hide_password=False)
+    sqlite_db.dispose()  # no open SQLite connection may cross a fork
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        taken = pool.starmap(_take_and_give_back, [(url, product.id or 0, 50)] * 4)
+    assert sum(taken) > 0
+    assert stock_of(sqlite_db, product.id or 0) == 3
