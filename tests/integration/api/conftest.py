@@ -132,13 +132,6 @@ def _factory(url: str, clock: FakeClock, gateway: FakePaymentGateway,
 
 
 @pytest.fixture
-def postgresql_url(postgres_url: str) -> str:
-    # tests/conftest.py's `database_url` asks for "postgresql_url"; its fixture is
-    # `postgres_url`. The alias keeps that shared file untouched.
-    return postgres_url
-
-
-@pytest.fixture
 def clock() -> FakeClock:
     # Near the real time: JWTs are stamped with the real clock, refresh sessions with this one.
     return FakeClock(datetime.now(UTC))
