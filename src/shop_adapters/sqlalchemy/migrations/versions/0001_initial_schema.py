@@ -71,7 +71,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_orders_user_id_users")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
     )
-    op.create_index("ix_orders_created_at", "orders", ["created_at"])
     op.create_index("ix_orders_provider_order_id", "orders", ["provider_order_id"])
     op.create_index("ix_orders_status_expires_at", "orders", ["status", "expires_at"])
     op.create_index("ix_orders_user_id_created_at", "orders", ["user_id", "created_at"])
@@ -170,7 +169,6 @@ def downgrade() -> None:
     op.drop_index("ix_orders_user_id_created_at", table_name="orders")
     op.drop_index("ix_orders_status_expires_at", table_name="orders")
     op.drop_index("ix_orders_provider_order_id", table_name="orders")
-    op.drop_index("ix_orders_created_at", table_name="orders")
 
     op.drop_table("orders")
     op.drop_table("users")
