@@ -23,14 +23,6 @@ def _migrated(url: str) -> Iterator[Database]:
 
 
 @pytest.fixture
-def postgresql_url(postgres_url: str) -> str:
-    # tests/conftest.py's `database_url` asks for `f"{param}_url"` with the param
-    # "postgresql", while its fixture is named `postgres_url`; this alias bridges the two
-    # here without touching the shared conftest.
-    return postgres_url
-
-
-@pytest.fixture
 def db(database_url: str) -> Iterator[Database]:
     """A migrated database; tests using it run on SQLite and on PostgreSQL."""
     yield from _migrated(database_url)
