@@ -49,6 +49,13 @@ class PaymentCallback:
     provider_order_id: str | None
 
     @property
+    def ledger_key(self) -> str:
+        """What makes a callback a repeat. A pending notice is keyed apart from the final
+        outcome of the same transaction, which the provider sends later under the same id:
+        the notice must not turn the real outcome into a "duplicate"."""
+        return f"{self.transaction_id}:pending" if self.pending else self.transaction_id
+
+    @property
     def is_reversal(self) -> bool:
         """Refunds and voids arrive as transactions of their own; they never move an order."""
         return self.is_refund or self.is_void or self.has_parent_transaction

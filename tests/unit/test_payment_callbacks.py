@@ -100,7 +100,6 @@ def test_second_success_callback_changes_nothing(shop: Shop, order: Order,
 
 @pytest.mark.parametrize("replay", [
     {"success": False},
-    {"success": False, "pending": True},
     {"is_refund": True, "has_parent_transaction": True},
     {"amount": Money(1, "EGP")},
 ])
@@ -122,13 +121,22 @@ def test_replayed_decline_cannot_fail_the_order_twice(shop: Shop, order: Order,
     assert shop.stock(product) == 5
 
 
-def test_replay_of_a_success_onto_a_timed_out_order_does_not_retake_stock(
+def test_final_success_of_a_pending_transaction_after_timeout_is_a_late_payment(
         shop: Shop, order: Order, product: int) -> None:
     shop.pay(order, transaction_id="t1", success=False, pending=True)
     time_out(shop, order)
-    assert shop.pay(order, transaction_id="t1") is Outcome.DUPLICATE
-    assert status(shop, order) is OrderStatus.TIMEOUT
-    assert shop.stock(product) == 5
+    assert shop.pay(order, transaction_id="t1") is Outcome.LATE_PAID
+    assert status(shop, order) is OrderStatus.SUCCESS
+    assert shop.stock(product) == 3
+
+
+def test_stale_pending_notice_after_the_final_outcome_changes_nothing(
+        shop: Shop, order: Order, product: int) -> None:
+    shop.pay(order, transaction_id="t1")
+    assert shop.pay(order, transaction_id="t1", success=False, pending=True) \
+        is Outcome.STILL_PENDING
+    assert status(shop, order) is OrderStatus.SUCCESS
+    assert shop.stock(product) == 3
 
 
 def test_failure_after_success_changes_nothing(shop: Shop, order: Order, product: int) -> None:
@@ -301,3 +309,15 @@ def test_provider_order_id_wins_over_the_reference(shop: Shop, product: int) -> 
     assert shop.deliver(crossed) is Outcome.PAID
     assert (status(shop, first), status(shop, second)) == (OrderStatus.PENDING,
                                                            OrderStatus.SUCCESS)
+
+
+def test_final_outcome_after_a_pending_notice_of_the_same_transaction_is_applied(
+        shop: Shop, order: Order, product: int) -> None:
+    assert shop.pay(order, transaction_id="t9", success=False, pending=True) \
+        is Outcome.STILL_PENDING
+    assert shop.pay(order, transaction_id="t9") is Outcome.PAID
+    assert status(shop, order) is OrderStatus.SUCCESS
+    # The pending notice replayed late is still a repeat, and changes nothing.
+    assert shop.pay(order, transaction_id="t9", success=False, pending=True) \
+        is Outcome.DUPLICATE
+    assert status(shop, order) is OrderStatus.SUCCESS

@@ -149,10 +149,11 @@ def _fail_unopened_order(uow: UnitOfWork, clock: Clock, order: Order) -> None:
             return  # something else (expiry, a callback) already settled it
         previous = stored.status
         move = stored.apply(OrderEvent.GATEWAY_FAILED, clock.now())
-        if uow.orders.update(stored, expected_status=previous):
-            if move.stock is StockEffect.RELEASE:
-                uow.products.release(stored.stock_lines)
-            uow.commit()
+        if not uow.orders.update(stored, expected_status=previous):
+            return  # lost to a concurrent callback or expiry, which settled the stock
+        if move.stock is StockEffect.RELEASE:
+            uow.products.release(stored.stock_lines)
+        uow.commit()
     order.status, order.updated_at = stored.status, stored.updated_at
 
 

@@ -34,7 +34,7 @@ def apply_payment_callback(uow: UnitOfWork, clock: Clock, callback: PaymentCallb
             if moved is False:
                 continue  # lost a race for the order row: reload and decide again
             event = PaymentEvent(
-                transaction_id=callback.transaction_id,
+                transaction_id=callback.ledger_key,
                 order_id=order.id if order else None, amount=callback.amount,
                 success=callback.success, pending=callback.pending,
                 is_reversal=callback.is_reversal, outcome=outcome, received_at=clock.now(),
