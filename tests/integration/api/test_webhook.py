@@ -42,7 +42,8 @@ def _deliver(api: Api, body: dict[str, Any], hmac: str | None = None) -> Any:
     return api.http.post(f"/webhook/?hmac={signature}", json=body)
 
 
-def _place(api: Api, product: int, quantity: int = 2, user: str = "buyer") -> tuple[int, dict[str, str]]:
+def _place(api: Api, product: int, quantity: int = 2,
+           user: str = "buyer") -> tuple[int, dict[str, str]]:
     auth = api.auth(user)
     placed = api.http.post("/api/v1/orders/", headers=auth, json={
         "cart_items": [{"product_id": product, "quantity": quantity}]})

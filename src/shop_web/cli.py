@@ -1,0 +1,175 @@
+"""The `shop` command: migrations, admin accounts, demo data, workers and the server."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from shop_web.config import ConfigurationError, Settings
+
+if TYPE_CHECKING:
+    from shop_web.bootstrap import Shop
+
+DEMO_PRODUCTS = (
+    ("Cairo Coffee Mug", "A 350 ml stoneware mug.", "149.99", 25),
+    ("Nile Tote Bag", "Heavy cotton canvas, printed by hand.", "89.50", 40),
+    ("Papyrus Notebook", "A5, 120 pages of dotted paper.", "65.00", 60),
+    ("Desert Rose Candle", "Soy wax, 40 hours of burning.", "210.00", 15),
+    ("Khan el-Khalili Lantern", "Brass and coloured glass.", "799.00", 5),
+)
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def _shop() -> Shop:
+    # Imported here so that `shop --help` stays fast and works without a database.
+    from shop_web.bootstrap import build_shop
+
+    return build_shop(_settings())
+
+
+@click.group()
+def main() -> None:
+    """Run and administer the shop. Settings come from the environment (see the README)."""
+
+
+@main.group()
+def db() -> None:
+    """Database schema commands."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the latest version."""
+    _upgrade(_settings())
+    click.echo("Database is up to date.")
+
+
+def _upgrade(settings: Settings) -> None:
+    from shop_adapters.sqlalchemy.migrate import upgrade
+
+    url = settings.effective_database_url
+    if url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
+    upgrade(url)
+
+
+@main.command("create-admin")
+@click.option("--username", prompt=True)
+@click.option("--email", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_admin(username: str, email: str, password: str) -> None:
+    """Create a staff user, who can manage products and see every order."""
+    from shop_core.errors import ValidationError
+    from shop_core.use_cases.accounts import Registration, register
+
+    shop = _shop()
+    try:
+        user = register(shop.uow(), shop.hasher, shop.clock,
+                        Registration(username, email, password, is_staff=True))
+    except ValidationError as error:
+        problems = "; ".join(f"{field}: {' '.join(messages)}"
+                             for field, messages in error.field_errors.items())
+        raise click.ClickException(problems) from None
+    click.echo(f"Created admin {user.username} (id {user.id}).")
+
+
+@main.command("seed-demo")
+def seed_demo() -> None:
+    """Add a few demo products, once: products that already exist by name are left alone."""
+    click.echo(f"Added {_seed_demo(_shop())} demo products.")
+
+
+def _seed_demo(shop: Shop) -> int:
+    from shop_core.catalogue import ProductQuery
+    from shop_core.money import Money
+    from shop_core.pagination import PageRequest
+    from shop_core.use_cases.catalogue import ProductDetails, create_product, list_products
+
+    added = 0
+    for name, description, price, stock in DEMO_PRODUCTS:
+        query = ProductQuery(search=name, include_deleted=True, page=PageRequest(1, 100))
+        if any(p.name == name for p in list_products(shop.uow(), query).items):
+            continue
+        currency = shop.settings.paymob_currency
+        create_product(shop.uow(), shop.clock,
+                       ProductDetails(name, Money.parse(price, currency), stock, description))
+        added += 1
+    return added
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Work until the queue is empty, then exit.")
+def worker(burst: bool) -> None:
+    """Run an RQ worker that expires orders at their deadline (needs REDIS_URL)."""
+    from shop_web.worker import run_worker
+
+    shop = _shop()
+    if shop.redis is None:
+        raise click.ClickException("REDIS_URL is not set: there is no queue to work on.")
+    run_worker(shop, burst=burst)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the scheduler of the periodic expiry sweep (needs REDIS_URL)."""
+    from shop_web.worker import run_scheduler
+
+    shop = _shop()
+    if shop.redis is None:
+        raise click.ClickException("REDIS_URL is not set: there is nothing to schedule on.")
+    run_scheduler(shop)
+
+
+@main.command("expire-orders")
+def expire_orders() -> None:
+    """Time out every overdue pending order now, and restore its stock."""
+    from shop_web.worker import sweep_now
+
+    click.echo(f"Expired {sweep_now(_shop())} orders.")
+
+
+@main.command()
+@click.option("--port", type=int, default=None, help="Defaults to $PORT or 8000.")
+@click.option("--workers", type=int, default=None, help="Defaults to $WEB_CONCURRENCY or 2.")
+def serve(port: int | None, workers: int | None) -> None:
+    """Serve the API with gunicorn."""
+    _serve(_settings(), port, workers)
+
+
+@main.command("run-dev", hidden=True)
+def run_dev() -> None:
+    """What `make run` does: migrate, seed the first time, explain, serve."""
+    settings = _settings()
+    _upgrade(settings)
+    from shop_web.bootstrap import build_shop
+
+    added = _seed_demo(build_shop(settings))
+    base = settings.public_base_url
+    click.echo(
+        f"\n  shop is starting on {base}  ({settings.paymob_mode} payments, "
+        f"{'embedded SQLite' if not settings.database_url else 'DATABASE_URL'})\n"
+        f"  API root:      {base}/api/v1/\n"
+        f"  API docs:      {base}/api/v1/docs\n"
+        f"  Products:      {base}/api/v1/products/\n"
+        + (f"  Added {added} demo products.\n" if added else "")
+        + "  Make an admin: .venv/bin/shop create-admin\n"
+    )
+    _serve(settings, None, None)
+
+
+def _serve(settings: Settings, port: int | None, workers: int | None) -> None:
+    bind = f"127.0.0.1:{port or settings.port}" if settings.shop_env != "production" \
+        else f"0.0.0.0:{port or settings.port}"
+    count = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
+    args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(count),
+            "--access-logfile", "-", "--timeout", "30", "shop_web.app:create_app()"]
+    os.execv(sys.executable, args)

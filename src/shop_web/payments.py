@@ -1,0 +1,63 @@
+"""Paymob's two calls back to the shop: the verified server-to-server webhook that settles
+payments, and the page the customer's browser returns to (which never changes anything)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+
+from shop_adapters.paymob.callbacks import verify_transaction_callback
+from shop_core.errors import InvalidSignature, NotFound, ValidationError
+from shop_core.payments import order_id_from_reference
+from shop_core.use_cases.ordering import get_order
+from shop_core.use_cases.payments import apply_payment_callback
+
+log = logging.getLogger(__name__)
+
+blueprint = Blueprint("payments", __name__)
+
+
+@blueprint.post("/webhook/")
+def webhook() -> tuple[dict[str, Any], int]:
+    """Paymob's transaction processed callback, verified by its HMAC."""
+    shop = current_app.extensions["shop"]
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError({}, "The callback body must be a JSON object.")
+    callback = verify_transaction_callback(body, request.args.get("hmac"),
+                                           shop.paymob.hmac_secret)
+    if callback is None:
+        log.info("Ignored a verified Paymob callback of type %r", body.get("type"))
+        return {"detail": "Ignored: not a transaction callback."}, 200
+    outcome = apply_payment_callback(shop.uow(), shop.clock, callback,
+                                     shop.paymob.reference_prefix)
+    return {"detail": "Received.", "outcome": outcome.value}, 200
+
+
+@blueprint.get("/payment/return/")
+def payment_return() -> str:
+    """Where Paymob sends the customer after paying. It shows the order's outcome as the
+    shop knows it; only the verified webhook ever changes that outcome."""
+    shop = current_app.extensions["shop"]
+    order_id = order_id_from_reference(shop.paymob.reference_prefix,
+                                       request.args.get("merchant_order_id"))
+    order = None
+    if order_id is not None and _redirect_is_genuine(shop.paymob.hmac_secret):
+        try:
+            order = get_order(shop.uow(), order_id, user_id=None)
+        except NotFound:
+            order = None
+    return render_template("payment_return.html", order=order)
+
+
+def _redirect_is_genuine(secret: str) -> bool:
+    """The redirect's query string carries the transaction fields and Paymob's HMAC over
+    them; without a valid one the page reveals nothing about any order."""
+    from shop_adapters.paymob.callbacks import redirect_query_is_genuine
+
+    try:
+        return redirect_query_is_genuine(request.args.to_dict(), secret)
+    except (InvalidSignature, ValidationError):
+        return False
