@@ -1,0 +1,98 @@
+"""A real shop server (the `make run` path: `shop run-dev`, gunicorn, SQLite, sandbox) and a
+real Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.conftest import unavailable
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags for a closed network: without them Chromium keeps calling home and stalls.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _ensure_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=False,
+                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=600)
+    if not CHROMIUM.exists():
+        unavailable(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    _ensure_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def shop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`shop run-dev` on a free port with its own instance folder, one gunicorn worker."""
+    instance = tmp_path_factory.mktemp("instance")
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PAYMOB_", "DATABASE_URL", "REDIS_URL", "SHOP_"))}
+    env.update(PORT=str(port), SHOP_INSTANCE_PATH=str(instance), WEB_CONCURRENCY="1",
+               ORDER_PAYMENT_TIMEOUT_SECONDS="600")
+    shop = Path(sys.executable).with_name("shop")
+    log = (instance / "server.log").open("w")
+    server = subprocess.Popen([str(shop), "run-dev"], env=env, stdout=log,
+                              stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(base, server, instance / "server.log")
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+        log.close()
+
+
+def _wait_until_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"shop run-dev exited:\n{log.read_text()}")
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"shop run-dev did not become healthy:\n{log.read_text()}")
+
+
+@pytest.fixture
+def output_dir(request: pytest.FixtureRequest) -> Path:
+    """Screenshots land in test-output/<test name>/ at the repository root."""
+    root = Path(__file__).resolve().parents[2] / "test-output" / request.node.name
+    root.mkdir(parents=True, exist_ok=True)
+    return root
