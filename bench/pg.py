@@ -71,17 +71,19 @@ def server_version() -> str:
 
 def stock_check(name: str, product_id: int, initial: int) -> dict[str, Any]:
     """Stock now, units held by orders that keep their reservation (pending or paid), and
-    whether they add up to the initial stock: zero oversell and no lost update."""
-    stock = query(name, "SELECT stock FROM products WHERE id = %s", (product_id,))[0][0]
-    held, orders = query(name, """
-        SELECT coalesce(sum(l.quantity), 0), count(DISTINCT o.id)
-        FROM order_lines l JOIN orders o ON o.id = l.order_id
-        WHERE l.product_id = %s AND o.status IN ('pending', 'success')""", (product_id,))[0]
-    released = query(name, """
-        SELECT count(DISTINCT o.id) FROM order_lines l JOIN orders o ON o.id = l.order_id
-        WHERE l.product_id = %s AND o.status IN ('failed', 'timeout')""", (product_id,))[0][0]
+    whether they add up to the initial stock: zero oversell and no lost update. One
+    statement, so one snapshot: a separate read of each could straddle a commit."""
+    stock, held, holding, released = query(name, """
+        SELECT p.stock,
+               coalesce(sum(l.quantity) FILTER (WHERE o.status IN ('pending', 'success')), 0),
+               count(DISTINCT o.id) FILTER (WHERE o.status IN ('pending', 'success')),
+               count(DISTINCT o.id) FILTER (WHERE o.status IN ('failed', 'timeout'))
+        FROM products p
+        LEFT JOIN order_lines l ON l.product_id = p.id
+        LEFT JOIN orders o ON o.id = l.order_id
+        WHERE p.id = %s GROUP BY p.stock""", (product_id,))[0]
     return {"product_id": product_id, "initial": initial, "stock": stock,
-            "held": int(held), "orders_holding": orders, "orders_released": released,
+            "held": int(held), "orders_holding": holding, "orders_released": released,
             "conserved": stock + int(held) == initial and stock >= 0}
 
 

@@ -109,8 +109,10 @@ def table(results: dict[str, Any], summary: dict[str, Any]) -> str:
                 f"(initial {check['initial']}): {'OK' if check['conserved'] else 'MISMATCH'}")
     sellout = results.get("sellout")
     if sellout:
-        add(f"sell-out race (100 units, 32 clients): {sellout['accepted']} accepted, "
-            f"{sellout['refused']} refused, stock left {sellout['stock']}: "
+        add(f"sell-out race ({sellout['initial']} units, 32 clients, "
+            f"{2 * sellout['initial']} orders): {sellout['accepted']} accepted, "
+            f"{sellout['refused']} refused (409), {sellout['other']} other, stock left "
+            f"{sellout['stock']}, held {sellout['held']}: "
             f"{'OK' if sellout['exact'] else 'WRONG'}")
     expiry = results.get("expiry")
     if expiry:
@@ -123,7 +125,8 @@ def table(results: dict[str, Any], summary: dict[str, Any]) -> str:
             f"({accounts['hashes_per_s']} password hashes/s)")
     for label, memory in results.get("memory", {}).items():
         add(f"memory {label}: {memory['workers']} workers, RSS {memory['rss_mb']} MB "
-            f"(peak {memory['peak_rss_mb']} MB)")
+            f"(peak {memory['peak_rss_mb']} MB; private {memory.get('private_mb')} MB, "
+            f"PSS {memory.get('pss_mb')} MB)")
     add("")
     add(f"{'target':<36}{'value':>10}  {'wanted':<16}verdict")
     names = {"catalogue_pg_vs_floor": "catalogue PostgreSQL / floor",

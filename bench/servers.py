@@ -144,19 +144,39 @@ def rss_kib(pid: int) -> tuple[int, int]:
     return values["VmRSS"], values["VmHWM"]
 
 
+def private_and_pss_kib(pid: int) -> tuple[int, int]:
+    """(private, proportional) resident KiB of `pid`: what it alone holds, and its share of
+    pages it shares (libraries, pages inherited from gunicorn's master)."""
+    values = {"Private_Clean": 0, "Private_Dirty": 0, "Pss": 0}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in values:
+                values[key] = int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    return values["Private_Clean"] + values["Private_Dirty"], values["Pss"]
+
+
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds used so far by `pids` (their threads included)."""
-    total = 0
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds used so far by each of `pids` (threads included)."""
+    found = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / _TICKS
+        found[pid] = (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+    return found
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two `cpu_seconds` readings by processes alive at the second
+    (one that started in between counts from zero; one that exited is not counted)."""
+    return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
 
 
 def postgres_pids() -> list[int]:
