@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
-import flask_smorest
 from flask import Flask
 from limits import parse as parse_rate_limit
 
-from shop_web import errors
+from shop_web import errors, request_log
 from shop_web.config import ConfigurationError, Settings
 
 if TYPE_CHECKING:
@@ -50,9 +47,9 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *,
 
     _init_extensions(app, settings)
     errors.init_app(app)
-    request_log = _optional_module("shop_web.request_log")
-    if request_log is not None:
-        request_log.init_app(app)
+    if settings.shop_env != "test":
+        request_log.configure_logging()
+    request_log.init_app(app)
     _register_blueprints(app)
 
     if not settings.redis_url and settings.shop_env != "test":
@@ -127,32 +124,14 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from shop_web import payments, sandbox
     from shop_web.api import auth, docs, health, orders, products, profile
     from shop_web.extensions import api
 
     for module in (auth, profile, products, orders, health):
         api.register_blueprint(module.blueprint)
     app.register_blueprint(docs.blueprint)
-    # The payment webhook/return pages and the sandbox checkout are written separately; until
-    # they land, the API runs without them. `/webhook/` needs no exemption from JWT: tokens
-    # are only checked by the API's own views.
-    for name in ("shop_web.payments", "shop_web.sandbox"):
-        edge = _optional_module(name)
-        if edge is None:
-            continue
-        blueprint = edge.blueprint
-        if isinstance(blueprint, flask_smorest.Blueprint):
-            api.register_blueprint(blueprint)
-        else:
-            app.register_blueprint(blueprint)
-
-
-def _optional_module(name: str) -> ModuleType | None:
-    """A module written alongside this one that may not have landed yet."""
-    try:
-        return importlib.import_module(name)
-    except ImportError as error:
-        if error.name != name:
-            raise  # the module exists but is broken: that must not pass silently
-        log.info("%s is not available; what it provides is not served", name)
-        return None
+    api.register_blueprint(payments.blueprint)
+    app.register_blueprint(payments.pages)
+    if app.extensions["shop"].settings.paymob_mode == "sandbox":
+        app.register_blueprint(sandbox.blueprint)

@@ -7,21 +7,43 @@ import logging
 from typing import Any
 
 from flask import Blueprint, current_app, render_template, request
+from marshmallow import Schema, fields
 
-from shop_adapters.paymob.callbacks import verify_transaction_callback
+from shop_adapters.paymob.callbacks import redirect_query_is_genuine, verify_transaction_callback
 from shop_core.errors import InvalidSignature, NotFound, ValidationError
 from shop_core.payments import order_id_from_reference
 from shop_core.use_cases.ordering import get_order
 from shop_core.use_cases.payments import apply_payment_callback
+from shop_web.api.base import ShopBlueprint
 
 log = logging.getLogger(__name__)
 
-blueprint = Blueprint("payments", __name__)
+blueprint = ShopBlueprint("payments", __name__, description="Paymob's callbacks.")
+pages = Blueprint("payment_pages", __name__)
 
 
-@blueprint.post("/webhook/")
-def webhook() -> tuple[dict[str, Any], int]:
-    """Paymob's transaction processed callback, verified by its HMAC."""
+class CallbackReceivedSchema(Schema):
+    detail = fields.String(required=True)
+    outcome = fields.String(metadata={
+        "description": "What the callback did: paid, late_paid, declined, needs_refund, "
+                       "reversal_recorded, still_pending, amount_mismatch, unknown_order, "
+                       "ignored or duplicate."})
+
+
+@blueprint.route("/webhook/", methods=["POST"])
+@blueprint.response(200, CallbackReceivedSchema)
+@blueprint.errors(400, 401)
+@blueprint.doc(parameters=[{"in": "query", "name": "hmac", "required": True,
+                            "schema": {"type": "string"},
+                            "description": "Paymob's HMAC-SHA512 of the transaction."}],
+               requestBody={"required": True, "content": {"application/json": {"schema": {
+                   "type": "object", "description": "Paymob's transaction processed callback: "
+                   '{"type": "TRANSACTION", "obj": {...}}.'}}}})
+def webhook() -> dict[str, Any]:
+    """Paymob's transaction processed callback, verified by its HMAC.
+
+    Each transaction is applied once, however often it is delivered; repeats, unknown
+    orders and other callback types are answered 200 so that Paymob stops retrying."""
     shop = current_app.extensions["shop"]
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
@@ -30,13 +52,13 @@ def webhook() -> tuple[dict[str, Any], int]:
                                            shop.paymob.hmac_secret)
     if callback is None:
         log.info("Ignored a verified Paymob callback of type %r", body.get("type"))
-        return {"detail": "Ignored: not a transaction callback."}, 200
+        return {"detail": "Ignored: not a transaction callback.", "outcome": "ignored"}
     outcome = apply_payment_callback(shop.uow(), shop.clock, callback,
                                      shop.paymob.reference_prefix)
-    return {"detail": "Received.", "outcome": outcome.value}, 200
+    return {"detail": "Received.", "outcome": outcome.value}
 
 
-@blueprint.get("/payment/return/")
+@pages.get("/payment/return/")
 def payment_return() -> str:
     """Where Paymob sends the customer after paying. It shows the order's outcome as the
     shop knows it; only the verified webhook ever changes that outcome."""
@@ -55,8 +77,6 @@ def payment_return() -> str:
 def _redirect_is_genuine(secret: str) -> bool:
     """The redirect's query string carries the transaction fields and Paymob's HMAC over
     them; without a valid one the page reveals nothing about any order."""
-    from shop_adapters.paymob.callbacks import redirect_query_is_genuine
-
     try:
         return redirect_query_is_genuine(request.args.to_dict(), secret)
     except (InvalidSignature, ValidationError):
