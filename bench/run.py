@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -355,7 +356,13 @@ class Run:
                   "payments and the fake Paymob. Gunicorn settings are the same for every app.")
         self.choose_redis()
         sqlite_url = f"sqlite:///{self.workdir / 'shop.db'}"
-        pg_name, pg_url = pg.create_database()
+        try:
+            pg_name, pg_url = pg.create_database()
+        except Exception as error:  # noqa: BLE001 - explain, then stop
+            log(f"!! PostgreSQL is needed at 127.0.0.1:5432 (user postgres, trust auth) to "
+                f"create the benchmark's database: {error}")
+            self.tool.close()
+            return 1
         self.pg_db = pg_name
         log(f"PostgreSQL database {pg_name}; SQLite file {sqlite_url}")
         try:
@@ -373,8 +380,12 @@ class Run:
         path = RESULTS / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
         path.write_text(json.dumps(self.results, indent=2, default=str) + "\n")
         print(report.table(self.results, summary))
-        log(f"results written to {path.relative_to(ROOT)}; server logs in {self.logdir}")
-        return 1 if self.results["errors"] else 0
+        log(f"results written to {path.relative_to(ROOT)}")
+        if self.results["errors"]:
+            log(f"server logs kept in {self.logdir}")
+            return 1
+        shutil.rmtree(self.workdir, ignore_errors=True)  # the SQLite file and the logs
+        return 0
 
     def scenarios(self, sqlite_url: str, pg_url: str) -> None:
         with self.step("migrate and seed"):
