@@ -170,6 +170,9 @@ def _serve(settings: Settings, port: int | None, workers: int | None) -> None:
     bind = f"127.0.0.1:{port or settings.port}" if settings.shop_env != "production" \
         else f"0.0.0.0:{port or settings.port}"
     count = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
+    # No control socket: its default path is per user, so two shops on one machine (a test
+    # server beside `make run`, say) would take it from each other.
     args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(count),
-            "--access-logfile", "-", "--timeout", "30", "shop_web.app:create_app()"]
+            "--access-logfile", "-", "--timeout", "30", "--no-control-socket",
+            "shop_web.app:create_app()"]
     os.execv(sys.executable, args)

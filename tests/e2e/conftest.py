@@ -3,14 +3,17 @@ real Chromium driven by Playwright."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -53,15 +56,14 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-@pytest.fixture(scope="module")
-def shop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`shop run-dev` on a free port with its own instance folder, one gunicorn worker."""
-    instance = tmp_path_factory.mktemp("instance")
+@contextlib.contextmanager
+def running_shop(instance: Path, **env_overrides: str) -> Iterator[str]:
+    """`shop run-dev` on a free port with its own instance folder and one gunicorn worker."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PAYMOB_", "DATABASE_URL", "REDIS_URL", "SHOP_"))}
     env.update(PORT=str(port), SHOP_INSTANCE_PATH=str(instance), WEB_CONCURRENCY="1",
-               ORDER_PAYMENT_TIMEOUT_SECONDS="600")
+               **env_overrides)
     shop = Path(sys.executable).with_name("shop")
     log = (instance / "server.log").open("w")
     server = subprocess.Popen([str(shop), "run-dev"], env=env, stdout=log,
@@ -74,6 +76,12 @@ def shop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.terminate()
         server.wait(timeout=20)
         log.close()
+
+
+@pytest.fixture(scope="module")
+def shop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_shop(tmp_path_factory.mktemp("instance")) as base:
+        yield base
 
 
 def _wait_until_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
@@ -96,3 +104,21 @@ def output_dir(request: pytest.FixtureRequest) -> Path:
     root = Path(__file__).resolve().parents[2] / "test-output" / request.node.name
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def register_customer(base: str) -> dict[str, str]:
+    """A new customer's Authorization header."""
+    name = f"buyer_{uuid.uuid4().hex[:8]}"
+    password = "correct-horse-battery"
+    registered = requests.post(f"{base}/api/v1/register/", json={
+        "username": name, "email": f"{name}@example.com", "password": password}, timeout=10)
+    assert registered.status_code == 201, registered.text
+    tokens = requests.post(f"{base}/api/v1/token/",
+                           json={"username": name, "password": password}, timeout=10).json()
+    return {"Authorization": f"Bearer {tokens['access']}"}
+
+
+def first_product_in_stock(base: str) -> dict[str, Any]:
+    products = requests.get(f"{base}/api/v1/products/?in_stock=true", timeout=10).json()
+    assert products["results"], "make run seeds demo products"
+    return dict(products["results"][0])

@@ -2,37 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
+from .conftest import first_product_in_stock, register_customer
+
 pytestmark = pytest.mark.browser
-
-
-def _customer(base: str) -> dict[str, str]:
-    name = f"buyer_{uuid.uuid4().hex[:8]}"
-    password = "correct-horse-battery"
-    registered = requests.post(f"{base}/api/v1/register/", json={
-        "username": name, "email": f"{name}@example.com", "password": password}, timeout=10)
-    assert registered.status_code == 201, registered.text
-    tokens = requests.post(f"{base}/api/v1/token/",
-                           json={"username": name, "password": password}, timeout=10).json()
-    return {"Authorization": f"Bearer {tokens['access']}"}
-
-
-def _product(base: str) -> dict[str, Any]:
-    products = requests.get(f"{base}/api/v1/products/?in_stock=true", timeout=10).json()
-    assert products["results"], "make run seeds demo products"
-    return dict(products["results"][0])
 
 
 def _checkout(base: str, browser: Any, action: str, screenshot: Path) -> tuple[dict[str, Any],
                                                                                  int, int]:
-    auth = _customer(base)
-    product = _product(base)
+    auth = register_customer(base)
+    product = first_product_in_stock(base)
     placed = requests.post(f"{base}/api/v1/orders/", headers=auth, timeout=10, json={
         "cart_items": [{"product_id": product["id"], "quantity": 2}]})
     assert placed.status_code == 201, placed.text

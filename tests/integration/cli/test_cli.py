@@ -1,0 +1,117 @@
+"""The `shop` command as an operator uses it, on a real SQLite database."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from shop_core.catalogue import ProductQuery
+from shop_core.orders import CartLine, OrderStatus
+from shop_core.testing import FakeExpiryScheduler, FakePaymentGateway
+from shop_core.use_cases.catalogue import list_products
+from shop_core.use_cases.ordering import OrderingServices, PlaceOrder, place_order
+from shop_web.bootstrap import Shop, build_shop
+from shop_web.cli import DEMO_PRODUCTS, main
+from shop_web.config import Settings
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"DATABASE_URL": f"sqlite:///{tmp_path}/shop.db", "SHOP_ENV": "development",
+            "PASSWORD_HASH_PROFILE": "cheap"}
+
+
+def shop_command(env: dict[str, str], *args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(main, list(args), env=env, input=stdin)
+
+
+def the_shop(env: dict[str, str]) -> Shop:
+    return build_shop(Settings.from_env(env))
+
+
+def test_db_upgrade_creates_the_schema_from_nothing(env: dict[str, str]) -> None:
+    result = shop_command(env, "db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.output
+    assert shop_command(env, "db", "upgrade").exit_code == 0  # and again, harmlessly
+
+
+def test_create_admin_with_flags_makes_a_staff_user(env: dict[str, str]) -> None:
+    shop_command(env, "db", "upgrade")
+    result = shop_command(env, "create-admin", "--username", "root", "--email",
+                          "root@example.com", "--password", "a-strong-passphrase")
+    assert result.exit_code == 0, result.output
+    with the_shop(env).uow() as uow:
+        admin = uow.users.get_by_username("root")
+    assert admin is not None and admin.is_staff
+
+
+def test_create_admin_prompts_for_what_is_missing(env: dict[str, str]) -> None:
+    shop_command(env, "db", "upgrade")
+    result = shop_command(env, "create-admin", stdin="boss\nboss@example.com\n"
+                          "a-strong-passphrase\na-strong-passphrase\n")
+    assert result.exit_code == 0, result.output
+    with the_shop(env).uow() as uow:
+        assert uow.users.get_by_username("boss") is not None
+
+
+@pytest.mark.parametrize("password", ["short", "12345678901", "weakadmin"])
+def test_create_admin_refuses_weak_passwords(env: dict[str, str], password: str) -> None:
+    shop_command(env, "db", "upgrade")
+    result = shop_command(env, "create-admin", "--username", "weakadmin", "--email",
+                          "w@example.com", "--password", password)
+    assert result.exit_code != 0
+    assert "password" in result.output
+    with the_shop(env).uow() as uow:
+        assert uow.users.get_by_username("weakadmin") is None
+
+
+def test_seed_demo_adds_products_once(env: dict[str, str]) -> None:
+    shop_command(env, "db", "upgrade")
+    first = shop_command(env, "seed-demo")
+    second = shop_command(env, "seed-demo")
+    assert f"Added {len(DEMO_PRODUCTS)} demo products" in first.output
+    assert "Added 0 demo products" in second.output
+    page = list_products(the_shop(env).uow(), ProductQuery())
+    assert page.count == len(DEMO_PRODUCTS)
+
+
+def test_expire_orders_times_out_overdue_orders_and_says_how_many(env: dict[str, str]) -> None:
+    shop_command(env, "db", "upgrade")
+    shop_command(env, "seed-demo")
+    shop = the_shop(env)
+    shop_command(env, "create-admin", "--username", "buyer", "--email", "b@example.com",
+                 "--password", "a-strong-passphrase")
+    with shop.uow() as uow:
+        buyer = uow.users.get_by_username("buyer")
+    assert buyer is not None and buyer.id is not None
+    product = list_products(shop.uow(), ProductQuery()).items[0]
+    assert product.id is not None
+    # Placed with a deadline already in the past.
+    services = OrderingServices(gateway=FakePaymentGateway(), scheduler=FakeExpiryScheduler(),
+                                clock=shop.clock, payment_timeout=timedelta(seconds=-1))
+    order = place_order(shop.uow(), services, PlaceOrder(buyer.id, (CartLine(product.id, 2),)))
+    result = shop_command(env, "expire-orders")
+    assert result.exit_code == 0, result.output
+    assert "Expired 1 orders." in result.output
+    with shop.uow() as uow:
+        expired = uow.orders.get(order.id or 0)
+        restored = uow.products.get(product.id)
+    assert expired is not None and expired.status is OrderStatus.TIMEOUT
+    assert restored is not None and restored.stock == product.stock
+
+
+def test_worker_without_redis_says_why_it_cannot_run(env: dict[str, str]) -> None:
+    result = shop_command(env, "worker", "--burst")
+    assert result.exit_code != 0
+    assert "REDIS_URL" in result.output
+
+
+def test_production_refuses_to_start_without_real_secrets(env: dict[str, str]) -> None:
+    production = {**env, "SHOP_ENV": "production", "PASSWORD_HASH_PROFILE": "strong"}
+    result = shop_command(production, "expire-orders")
+    assert result.exit_code != 0
+    assert "JWT_SECRET_KEY" in result.output
