@@ -22,7 +22,9 @@ import requests
 CORES = os.cpu_count() or 2
 GUNICORN_SETTINGS = ["--worker-class", "gthread", "--workers", str(CORES),
                      "--threads", "16", "--timeout", "30", "--keep-alive", "5",
-                     "--backlog", "2048", "--graceful-timeout", "10"]
+                     "--backlog", "2048", "--graceful-timeout", "10",
+                     # Several gunicorns run at once (here and in tests): no shared socket.
+                     "--no-control-socket"]
 
 
 def free_port() -> int:
