@@ -49,9 +49,12 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
-    def unit_of_work(self) -> UnitOfWork:
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         from shop_adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
 
+        # `read_only` is accepted now so callers can adopt it; until the read-only unit of
+        # work lands it is an ordinary (read-write) one, which is always safe for a reader.
+        del read_only
         return SqlAlchemyUnitOfWork(self.engine)
 
     def ping(self) -> None:
