@@ -41,8 +41,8 @@ class Shop:
     redis: Any = None
     _sweeper: threading.Thread | None = field(default=None, init=False)
 
-    def uow(self) -> UnitOfWork:
-        return self.database.unit_of_work()
+    def uow(self, *, read_only: bool = False) -> UnitOfWork:
+        return self.database.unit_of_work(read_only=read_only)
 
     @property
     def ordering(self) -> OrderingServices:
