@@ -109,9 +109,6 @@ def _reserve_and_save(uow: UnitOfWork, services: OrderingServices, command: Plac
                     return earlier, False
             products = uow.products.get_many(line.product_id for line in cart)
             lines = order_lines(cart, products)
-            shortfalls = uow.products.reserve(stock_lines(lines))
-            if shortfalls:
-                raise OutOfStock(shortfalls)
             now = services.clock.now()
             order = uow.orders.add(new_order(command.user_id, lines, now,
                                              now + services.payment_timeout))
@@ -120,7 +117,12 @@ def _reserve_and_save(uow: UnitOfWork, services: OrderingServices, command: Plac
                 IdempotencyRecord(command.user_id, command.idempotency_key, fingerprint,
                                   order.id, now)
             ):
-                continue  # leaving the block rolls the reservation back
+                continue  # leaving the block rolls the order back
+            # Reserve last, right before the commit: the product rows stay locked for as
+            # short a time as possible, which is what bounds the rate of a popular product.
+            shortfalls = uow.products.reserve(stock_lines(lines))
+            if shortfalls:
+                raise OutOfStock(shortfalls)  # leaving the block rolls the order back too
             uow.commit()
             return order, True
     raise Conflict("A request with this Idempotency-Key is in progress; retry shortly.")
