@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from attrs import define, field
@@ -40,6 +39,7 @@ class Shop:
     paymob: PaymobSettings
     redis: Any = None
     _sweeper: threading.Thread | None = field(default=None, init=False)
+    _stop_sweeping: threading.Event = field(factory=threading.Event, init=False)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return self.database.unit_of_work(read_only=read_only)
@@ -55,25 +55,29 @@ class Shop:
         Several processes may do it at once: the sweep itself is safe under concurrency."""
         if self._sweeper is not None:
             return
+        self._stop_sweeping.clear()
+        self._sweeper = threading.Thread(target=self._sweep_until_stopped,
+                                         name="shop-expiry-sweep", daemon=True)
+        self._sweeper.start()
+
+    def stop_background_sweep(self, timeout: float = 5.0) -> None:
+        """Stop the sweep started by `start_background_sweep`, waiting for a sweep under way."""
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            self._stop_sweeping.set()
+            sweeper.join(timeout)
+
+    def _sweep_until_stopped(self) -> None:
         from shop_core.use_cases.expiry import expire_overdue_orders
 
         interval = self.settings.expiry_sweep_interval
-        self._sweeper = threading.Thread(
-            target=_repeat, args=(interval, lambda: expire_overdue_orders(self.uow(), self.clock)),
-            name="shop-expiry-sweep", daemon=True,
-        )
-        self._sweeper.start()
-
-
-def _repeat(interval: float, work: Callable[[], int]) -> None:
-    stop = threading.Event()
-    while not stop.wait(interval):
-        try:
-            expired = work()
-            if expired:
-                log.info("Expired %d overdue orders", expired)
-        except Exception:
-            log.exception("Expiry sweep failed; retrying in %.0f s", interval)
+        while not self._stop_sweeping.wait(interval):
+            try:
+                expired = expire_overdue_orders(self.uow(), self.clock)
+                if expired:
+                    log.info("Expired %d overdue orders", expired)
+            except Exception:
+                log.exception("Expiry sweep failed; retrying in %.0f s", interval)
 
 
 def paymob_settings(settings: Settings) -> PaymobSettings:

@@ -98,6 +98,7 @@ def make_shop(database_url: str, *, redis_url: str | None = None, queue_name: st
 
 
 def close_shop(shop: Shop) -> None:
+    shop.stop_background_sweep()
     shop.database.dispose()
     if shop.redis is not None:
         shop.redis.close()

@@ -153,6 +153,12 @@ def test_the_in_process_background_sweep_expires_an_overdue_order(
 
         assert order(shop, placed.id).status is OrderStatus.TIMEOUT
         assert product(shop, mug).stock == 2
+
+        shop.stop_background_sweep()
+        again = place(shop, add_customer(shop, "bob"), (mug, 1))
+        clock.advance(ORDER_TIMEOUT)
+        time.sleep(0.4)  # several intervals: a running sweep would have expired it
+        assert order(shop, again.id).status is OrderStatus.PENDING
     finally:
         close_shop(shop)
 
