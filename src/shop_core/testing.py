@@ -192,18 +192,22 @@ class FakeProductRepository:
                  and (not query.search or query.search.lower() in p.name.lower())]
         key, reverse = _PRODUCT_SORT[query.ordering]
         found.sort(key=lambda p: (_sort_value(getattr(p, key)), p.id), reverse=reverse)
-        return _page(found, query.page.offset, query.page.page_size, query.page)
+        return _page([copy.copy(p) for p in found], query.page.offset, query.page.page_size,
+                     query.page)
 
     def reserve(self, lines: Sequence[StockLine]) -> list[Shortfall]:
+        wanted: dict[int, int] = {}
+        for line in lines:  # a product named twice must be short on its total
+            wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
         shortfalls = []
-        for line in sorted(lines, key=lambda line: line.product_id):
-            product = self._s.products.get(line.product_id)
+        for product_id, quantity in sorted(wanted.items()):
+            product = self._s.products.get(product_id)
             available = 0 if product is None or product.is_deleted else product.stock
-            if available < line.quantity:
-                shortfalls.append(Shortfall(line.product_id, line.quantity, available))
+            if available < quantity:
+                shortfalls.append(Shortfall(product_id, quantity, available))
         if not shortfalls:
-            for line in lines:
-                self._s.products[line.product_id].stock -= line.quantity
+            for product_id, quantity in wanted.items():
+                self._s.products[product_id].stock -= quantity
         return shortfalls
 
     def release(self, lines: Sequence[StockLine]) -> None:
