@@ -35,11 +35,28 @@ class Database:
     PostgreSQL uses psycopg 3 with a bounded, pre-pinged pool, at READ COMMITTED: the
     repositories' conditional UPDATEs re-check their WHERE clause after waiting for a row
     lock, which is what keeps stock and order status exact under concurrency.
+
+    Read-only units of work (`unit_of_work(read_only=True)`, for catalogue pages and order
+    views) use a second engine, `read_engine`, whose connections cannot write:
+    - PostgreSQL: AUTOCOMMIT, so a page costs its queries and no BEGIN/ROLLBACK round trips,
+      and every connection is opened with ``default_transaction_read_only=on`` (a startup
+      option, so it costs nothing per request), which makes the server refuse any write.
+      The guard has to be on the server: in AUTOCOMMIT a write would persist at once, and
+      psycopg's ``read_only`` attribute (SQLAlchemy's ``postgresql_readonly``) only changes
+      the BEGIN that AUTOCOMMIT never sends. Each statement sees its own snapshot; the reads
+      that span two statements (an order and its lines) read rows written together once.
+    - SQLite: ``BEGIN DEFERRED`` (a WAL reader: it neither waits for nor blocks the writer,
+      nor other readers) on connections with ``PRAGMA query_only=ON``.
+    A separate engine rather than per-checkout settings: nothing to set and reset on every
+    checkout, and a read connection can never go back to the pool still read-only for a
+    writer (or writable for a reader).
     """
 
     def __init__(self, url: str) -> None:
         self.url: URL = make_url(url)
         self.engine: Engine = _create_engine(self.url)
+        self.read_engine: Engine = (
+            self.engine if _in_memory(self.url) else _create_engine(self.url, read_only=True))
 
     @property
     def is_postgresql(self) -> bool:
@@ -50,11 +67,13 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. A read-only one (see the class) reads without write locks or,
+        on PostgreSQL, transaction round trips; its `commit()` raises, and any write through
+        it is refused by the database."""
         from shop_adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
 
-        # `read_only` is accepted now so callers can adopt it; until the read-only unit of
-        # work lands it is an ordinary (read-write) one, which is always safe for a reader.
-        del read_only
+        if read_only:
+            return SqlAlchemyUnitOfWork(self.read_engine, read_only=True)
         return SqlAlchemyUnitOfWork(self.engine)
 
     def ping(self) -> None:
@@ -66,16 +85,22 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection (at shutdown, or in a child after fork)."""
         self.engine.dispose()
+        self.read_engine.dispose()
 
 
-def _create_engine(url: URL) -> Engine:
+def _create_engine(url: URL, *, read_only: bool = False) -> Engine:
     backend = url.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(url)
+        return _sqlite_engine(url, read_only=read_only)
     if backend == "postgresql":
         if url.get_driver_name() != "psycopg":
             # psycopg 3 is the one PostgreSQL driver installed; accept plain postgresql://.
             url = url.set(drivername="postgresql+psycopg")
+        connect_args: dict[str, Any] = {"connect_timeout": 10, "application_name": "shop"}
+        options: dict[str, Any] = {}
+        if read_only:
+            connect_args["options"] = "-c default_transaction_read_only=on"
+            options["isolation_level"] = "AUTOCOMMIT"
         return sa.create_engine(
             url,
             pool_size=10,
@@ -83,12 +108,19 @@ def _create_engine(url: URL) -> Engine:
             pool_timeout=30,
             pool_pre_ping=True,  # survive server restarts and idle-connection reapers
             pool_recycle=1800,
-            connect_args={"connect_timeout": 10, "application_name": "shop"},
+            connect_args=connect_args,
+            **options,
         )
     return sa.create_engine(url)
 
 
-def _sqlite_engine(url: URL) -> Engine:
+def _in_memory(url: URL) -> bool:
+    """An in-memory SQLite database exists once per engine, so its readers must share the
+    writer's engine (without the query_only guard). The shop itself always uses a file."""
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def _sqlite_engine(url: URL, *, read_only: bool = False) -> Engine:
     engine = sa.create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
@@ -102,6 +134,8 @@ def _sqlite_engine(url: URL) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")  # durable enough with WAL, faster
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT_SECONDS * 1000)}")
+            if read_only:
+                cursor.execute("PRAGMA query_only=ON")  # any write fails: SQLITE_READONLY
         finally:
             cursor.close()
 

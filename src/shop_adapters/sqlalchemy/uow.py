@@ -11,14 +11,22 @@ from shop_adapters.sqlalchemy.database import SQLITE_BEGIN_OPTION
 from shop_core.ports import UnitOfWork
 
 
+class ReadOnlyCommit(RuntimeError):
+    """`commit()` on a read-only unit of work: a programming error, never a user's."""
+
+
 class SqlAlchemyUnitOfWork(UnitOfWork):
     """Each `with` block checks out a connection and begins a transaction; leaving the block
     rolls back unless `commit()` was called, and returns the connection to the pool. The same
     object can be entered again (a new transaction each time), but not while it is active:
-    share the `Database`, not a unit of work, between threads."""
+    share the `Database`, not a unit of work, between threads.
 
-    def __init__(self, engine: Engine) -> None:
+    A read-only unit of work (on `Database.read_engine`) begins SQLite's transaction
+    DEFERRED, as a reader, and refuses `commit()`: nothing it does may be kept."""
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
         self._engine = engine
+        self.read_only = read_only
         self._connection: Connection | None = None
         self.users = repos.SqlUserRepository(self)
         self.refresh_tokens = repos.SqlRefreshTokenRepository(self)
@@ -38,7 +46,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         if self._connection is not None:
             raise RuntimeError("This unit of work is already in a transaction")
         connection = self._engine.connect()
-        if connection.dialect.name == "sqlite":
+        if connection.dialect.name == "sqlite" and not self.read_only:
             # See `Database`: take SQLite's write lock up front, so that writers queue on
             # the busy timeout instead of failing when a reader tries to become a writer.
             connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
@@ -61,6 +69,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             connection.close()
 
     def commit(self) -> None:
+        if self.read_only:
+            raise ReadOnlyCommit("A read-only unit of work cannot commit")
         self.connection.commit()
 
     def rollback(self) -> None:
