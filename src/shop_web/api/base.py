@@ -98,7 +98,7 @@ class ShopBlueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # smorest i
         def decorator(func: F) -> F:
             @functools.wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                verify_jwt_in_request(optional=True)
+                _verify_caller(optional=True)
                 return func(*args, **kwargs)
 
             documented = self.doc(security=[{}, *BEARER])(cast(F, wrapper))
@@ -141,14 +141,30 @@ def current_shop() -> Shop:
 
 def require_user() -> User:
     """The signed-in user; 401 (raised by flask-jwt-extended) when the token is missing,
-    invalid, of the wrong type, or names a user who no longer exists."""
-    verify_jwt_in_request()
-    return cast(User, get_current_user())
+    invalid, of the wrong type, or names a user who no longer exists. The token is verified
+    and the user loaded once per request: `signed_in` does it, later calls reuse it."""
+    user = _verify_caller(optional=False)
+    assert user is not None  # verify_jwt_in_request raised otherwise
+    return user
 
 
 def optional_user() -> User | None:
     """The caller, when `maybe_signed_in` found a token."""
-    return cast("User | None", get_current_user())
+    return cast("User | None", flask.g.get(_CALLER))
+
+
+_CALLER = "shop_caller"
+
+
+def _verify_caller(*, optional: bool) -> User | None:
+    """Verify the request's token, and so run the user loader, once per request: `signed_in`
+    does it and the view's `require_user` reuses the user."""
+    if _CALLER in flask.g and (optional or flask.g.get(_CALLER) is not None):
+        return cast("User | None", flask.g.get(_CALLER))
+    verify_jwt_in_request(optional=optional)
+    user = cast("User | None", get_current_user())
+    flask.g.shop_caller = user
+    return user
 
 
 def user_id(user: User) -> int:

@@ -1,0 +1,57 @@
+"""What a request costs the database: invisible to the behaviour tests, visible under load."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from tests.integration.api.conftest import Api
+
+
+@contextmanager
+def statements(api: Api) -> Iterator[list[str]]:
+    """Every SQL statement the shop sends while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    engine = api.shop.database.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def user_reads(seen: list[str]) -> list[str]:
+    return [s for s in seen if s.lstrip().upper().startswith("SELECT") and "FROM users" in s]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/profile/", "/api/v1/orders/", "/api/v1/orders/{id}/",
+                                  "/api/v1/products/?page_size=20"])
+def test_a_signed_in_request_reads_its_user_once(client: Api, path: str) -> None:
+    headers = client.auth("amira")
+    lamp = client.product()
+    order = client.http.post("/api/v1/orders/", headers=headers,
+                             json={"cart_items": [{"product_id": lamp, "quantity": 1}]})
+    assert order.status_code == 201, order.json
+
+    with statements(client) as seen:
+        response = client.http.get(path.format(id=order.json["id"]), headers=headers)
+
+    assert response.status_code == 200, response.json
+    assert len(user_reads(seen)) == 1, seen
+
+
+def test_an_anonymous_catalogue_page_reads_no_user(lite: Api) -> None:
+    lite.product()
+    with statements(lite) as seen:
+        response = lite.http.get("/api/v1/products/?page_size=20")
+    assert response.status_code == 200
+    assert user_reads(seen) == []
+    assert seen
