@@ -27,12 +27,19 @@ from shop_core.catalogue import Product, ProductOrdering, ProductQuery, Shortfal
 from shop_core.errors import AlreadyExists
 from shop_core.money import Money
 from shop_core.orders import Order, OrderLine, OrderQuery, OrderStatus
-from shop_core.pagination import Page
+from shop_core.pagination import Page, PageRequest
 from shop_core.payments import CallbackOutcome, PaymentEvent, PaymentIntention
 from shop_core.ports import IdempotencyRecord
 
 if TYPE_CHECKING:
     from shop_adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
+
+
+# Every matching row's count, on each row of a page (PostgreSQL): the page and its total in
+# one statement, one round trip, instead of a COUNT and a SELECT. The window runs over all
+# matching rows before LIMIT, as the COUNT did. Not on SQLite: there is no round trip to
+# save in-process, and its window materializes every row (measured 0.14 -> 0.85 ms a page).
+_TOTAL = sa.func.count().over().label("total_count")
 
 
 class _Repository:
@@ -42,6 +49,27 @@ class _Repository:
     @property
     def _conn(self) -> Connection:
         return self._uow.connection
+
+    def _page(self, table: sa.Table, conditions: list[sa.ColumnElement[bool]],
+              order_by: list[sa.UnaryExpression[Any]], page: PageRequest
+              ) -> tuple[Sequence[Row[Any]], int]:
+        """One page of `table`'s rows matching `conditions`, and how many match in all."""
+        selected = (sa.select(table).where(*conditions).order_by(*order_by)
+                    .limit(page.page_size).offset(page.offset))
+        if self._conn.dialect.name == "postgresql":
+            rows = self._conn.execute(selected.add_columns(_TOTAL)).all()
+            if rows:
+                return rows, int(rows[0].total_count)
+            if page.offset == 0:
+                return rows, 0
+            # Past the end: an empty page carries no total, so count separately.
+            return rows, self._count(table, conditions)
+        count = self._count(table, conditions)
+        return self._conn.execute(selected).all(), count
+
+    def _count(self, table: sa.Table, conditions: list[sa.ColumnElement[bool]]) -> int:
+        return int(self._conn.execute(
+            sa.select(sa.func.count()).select_from(table).where(*conditions)).scalar_one())
 
     def _insert_ignoring_conflict(self, table: sa.Table, values: dict[str, Any],
                                   conflict_columns: list[str]) -> bool:
@@ -228,15 +256,11 @@ class SqlProductRepository(_Repository):
             conditions.append(products.c.stock > 0)
         if query.search:
             conditions.append(products.c.name.icontains(query.search, autoescape=True))
-        count = self._conn.execute(
-            sa.select(sa.func.count()).select_from(products).where(*conditions)).scalar_one()
         column, descending = _PRODUCT_ORDER[query.ordering]
         # The id breaks ties, in the same direction, so pages never overlap or skip.
         order_by = ([column.desc(), products.c.id.desc()] if descending
                     else [column.asc(), products.c.id.asc()])
-        rows = self._conn.execute(
-            sa.select(products).where(*conditions).order_by(*order_by)
-            .limit(query.page.page_size).offset(query.page.offset))
+        rows, count = self._page(products, conditions, order_by, query.page)
         return Page(items=[_product(row) for row in rows], count=count, request=query.page)
 
     def reserve(self, lines: Sequence[StockLine]) -> list[Shortfall]:
@@ -343,12 +367,8 @@ class SqlOrderRepository(_Repository):
             conditions.append(orders.c.status == query.status.value)
         if query.needs_refund is not None:
             conditions.append(orders.c.needs_refund == query.needs_refund)
-        count = self._conn.execute(
-            sa.select(sa.func.count()).select_from(orders).where(*conditions)).scalar_one()
-        rows = self._conn.execute(
-            sa.select(orders).where(*conditions)
-            .order_by(orders.c.created_at.desc(), orders.c.id.desc())
-            .limit(query.page.page_size).offset(query.page.offset)).all()
+        rows, count = self._page(orders, conditions,
+                                 [orders.c.created_at.desc(), orders.c.id.desc()], query.page)
         lines = self._lines_of([row.id for row in rows])
         return Page(items=[_order(row, lines.get(row.id, [])) for row in rows],
                     count=count, request=query.page)
