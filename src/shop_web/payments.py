@@ -68,7 +68,7 @@ def payment_return() -> str:
     order = None
     if order_id is not None and _redirect_is_genuine(shop.paymob.hmac_secret):
         try:
-            order = get_order(shop.uow(), order_id, user_id=None)
+            order = get_order(shop.uow(read_only=True), order_id, user_id=None)
         except NotFound:
             order = None
     return render_template("payment_return.html", order=order)

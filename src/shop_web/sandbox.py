@@ -80,7 +80,7 @@ def _order_for(client_secret: str) -> Order:
         abort(404)
     shop = current_app.extensions["shop"]
     try:
-        order = get_order(shop.uow(), order_id, user_id=None)
+        order = get_order(shop.uow(read_only=True), order_id, user_id=None)
     except NotFound:
         abort(404)
     stored = order.payment.client_secret if order.payment else ""

@@ -51,7 +51,7 @@ def list_my_orders(args: dict[str, Any]) -> Response:
                            needs_refund=args.get("needs_refund"), page=page_request(args))
     else:
         query = OrderQuery(user_id=user_id(caller), status=status, page=page_request(args))
-    body = page_body(list_orders(current_shop().uow(), query))
+    body = page_body(list_orders(current_shop().uow(read_only=True), query))
     many = _FOR_STAFF_MANY if caller.is_staff else _FOR_CUSTOMER_MANY
     body["results"] = many.dump(body["results"])
     return jsonify(body)
@@ -64,7 +64,7 @@ def list_my_orders(args: dict[str, Any]) -> Response:
 def read_order(order_id: int) -> Response:
     """One of the caller's orders (any order, for staff); anyone else's is 404."""
     caller = require_user()
-    order = get_order(current_shop().uow(), order_id,
+    order = get_order(current_shop().uow(read_only=True), order_id,
                       user_id=None if caller.is_staff else user_id(caller))
     return _order_response(order, caller, 200)
 

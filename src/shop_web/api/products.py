@@ -48,7 +48,7 @@ def list_catalogue(args: dict[str, Any]) -> dict[str, Any]:
         include_deleted=bool(args["include_deleted"] and caller and caller.is_staff),
         page=page_request(args),
     )
-    return page_body(list_products(current_shop().uow(), query))
+    return page_body(list_products(current_shop().uow(read_only=True), query))
 
 
 @blueprint.route("/products/", methods=["POST"])
@@ -69,7 +69,7 @@ def add_product(data: dict[str, Any]) -> Product:
 def read_product(product_id: int) -> Product:
     """One product; a deleted one is 404 except to admins."""
     caller = optional_user()
-    return get_product(current_shop().uow(), product_id,
+    return get_product(current_shop().uow(read_only=True), product_id,
                        include_deleted=bool(caller and caller.is_staff))
 
 

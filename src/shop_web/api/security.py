@@ -47,7 +47,7 @@ def _load_user(_header: dict[str, Any], claims: dict[str, Any]) -> User | None:
     if not isinstance(subject, str) or not subject.isdigit() or len(subject) > 18:
         return None
     try:
-        return get_user(current_shop().uow(), int(subject))
+        return get_user(current_shop().uow(read_only=True), int(subject))
     except NotFound:
         return None
 

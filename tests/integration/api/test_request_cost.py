@@ -14,18 +14,21 @@ from tests.integration.api.conftest import Api
 
 @contextmanager
 def statements(api: Api) -> Iterator[list[str]]:
-    """Every SQL statement the shop sends while the block runs."""
+    """Every SQL statement the shop sends while the block runs, on either engine."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    engine = api.shop.database.engine
-    event.listen(engine, "before_cursor_execute", record)
+    database = api.shop.database
+    engines = {id(e): e for e in (database.engine, database.read_engine)}.values()
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 def user_reads(seen: list[str]) -> list[str]:
