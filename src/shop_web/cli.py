@@ -13,6 +13,10 @@ from shop_web.config import ConfigurationError, Settings
 if TYPE_CHECKING:
     from shop_web.bootstrap import Shop
 
+# Threads per gunicorn worker for `shop serve`: enough to keep serving while several
+# requests wait on Paymob or the database.
+THREADS = 8
+
 DEMO_PRODUCTS = (
     ("Cairo Coffee Mug", "A 350 ml stoneware mug.", "149.99", 25),
     ("Nile Tote Bag", "Heavy cotton canvas, printed by hand.", "89.50", 40),
@@ -140,9 +144,11 @@ def expire_orders() -> None:
 @main.command()
 @click.option("--port", type=int, default=None, help="Defaults to $PORT or 8000.")
 @click.option("--workers", type=int, default=None, help="Defaults to $WEB_CONCURRENCY or 2.")
-def serve(port: int | None, workers: int | None) -> None:
-    """Serve the API with gunicorn."""
-    _serve(_settings(), port, workers)
+@click.option("--threads", type=click.IntRange(min=1), default=THREADS, show_default=True,
+              help="Threads per worker process.")
+def serve(port: int | None, workers: int | None, threads: int) -> None:
+    """Serve the API with gunicorn (threaded workers)."""
+    _serve(_settings(), port, workers, threads)
 
 
 @main.command("run-dev", hidden=True)
@@ -163,16 +169,20 @@ def run_dev() -> None:
         + (f"  Added {added} demo products.\n" if added else "")
         + "  Make an admin: .venv/bin/shop create-admin\n"
     )
-    _serve(settings, None, None)
+    _serve(settings, None, None, THREADS)
 
 
-def _serve(settings: Settings, port: int | None, workers: int | None) -> None:
+def _serve(settings: Settings, port: int | None, workers: int | None, threads: int) -> None:
     bind = f"127.0.0.1:{port or settings.port}" if settings.shop_env != "production" \
         else f"0.0.0.0:{port or settings.port}"
     count = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
+    # Threaded workers: placing an order waits on Paymob for up to seconds, and a sync worker
+    # would be blocked for all of it. Threads share the process's engine, whose pool gives
+    # each thread its own connection (SQLite included).
     # No control socket: its default path is per user, so two shops on one machine (a test
     # server beside `make run`, say) would take it from each other.
     args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(count),
+            "--worker-class", "gthread", "--threads", str(threads),
             "--access-logfile", "-", "--timeout", "30", "--no-control-socket",
             "shop_web.app:create_app()"]
     os.execv(sys.executable, args)
