@@ -267,28 +267,25 @@ class SqlProductRepository(_Repository):
         # One conditional UPDATE per line, in ascending id order (the order every writer
         # locks product rows in, so concurrent carts cannot deadlock). The WHERE clause is
         # re-checked after any row-lock wait, so stock can neither go negative nor lose an
-        # update; there is no read-then-write. All lines run inside a SAVEPOINT, undone if
-        # any line fell short, so that every short line is reported and none is kept.
-        ordered = sorted(lines, key=lambda line: line.product_id)
+        # update; there is no read-then-write. Every line is tried, so that every short line
+        # is reported; if any fell short, the lines taken are given back in this same
+        # transaction (their rows are still locked by it, so no one saw them taken) and none
+        # is kept. No SAVEPOINT: on the success path it cost two more round trips while the
+        # hot product's row lock was held. A failing statement leaves the unit of work to
+        # roll back, as it does on leaving its block without `commit()`.
+        taken: list[StockLine] = []
         short: list[StockLine] = []
-        savepoint = self._conn.begin_nested()
-        try:
-            for line in ordered:
-                result = self._conn.execute(
-                    products.update()
-                    .where(products.c.id == line.product_id,
-                           products.c.stock >= line.quantity,
-                           ~products.c.is_deleted)
-                    .values(stock=products.c.stock - line.quantity))
-                if result.rowcount != 1:
-                    short.append(line)
-        except BaseException:
-            savepoint.rollback()
-            raise
+        for line in sorted(lines, key=lambda line: line.product_id):
+            result = self._conn.execute(
+                products.update()
+                .where(products.c.id == line.product_id,
+                       products.c.stock >= line.quantity,
+                       ~products.c.is_deleted)
+                .values(stock=products.c.stock - line.quantity))
+            (taken if result.rowcount == 1 else short).append(line)
         if not short:
-            savepoint.commit()
             return []
-        savepoint.rollback()
+        self.release(taken)
         available = self._available([line.product_id for line in short])
         # The figure is for the client's information: it was too small at the moment of the
         # attempt, so it is never shown as enough even if stock came back since.

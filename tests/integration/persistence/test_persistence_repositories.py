@@ -249,6 +249,37 @@ def test_reserve_takes_every_line_or_none_and_reports_each_shortfall(
     assert [stock_of(db, p.id or 0) for p in (a, c)] == [0, 12]
 
 
+def test_a_late_shortfall_gives_back_the_lines_taken_before_it_without_savepoints(
+        db: Database, make_product: ProductMaker) -> None:
+    a, b, c = make_product(stock=5), make_product(stock=5), make_product(stock=1)
+    seen: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.unit_of_work() as uow:
+            # a and b (lower ids) are taken before c falls short, then given back.
+            shortfalls = uow.products.reserve([StockLine(c.id or 0, 2), StockLine(a.id or 0, 3),
+                                               StockLine(b.id or 0, 4)])
+            assert shortfalls == [Shortfall(c.id or 0, 2, 1)]
+            assert [uow.products.get(p.id or 0).stock  # type: ignore[union-attr]
+                    for p in (a, b, c)] == [5, 5, 1]
+            uow.commit()  # even committed, the failed reservation keeps nothing
+        with db.unit_of_work() as uow:
+            seen.clear()
+            assert uow.products.reserve([StockLine(b.id or 0, 1), StockLine(a.id or 0, 1)]) == []
+            uow.commit()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert [stock_of(db, p.id or 0) for p in (a, b, c)] == [4, 4, 1]
+    # The success path is one conditional UPDATE per line, in id order, and nothing else.
+    updates = [s for s in seen if not s.startswith(("BEGIN", "COMMIT"))]
+    assert len(updates) == 2 and all(s.startswith("UPDATE products") for s in updates)
+    assert not any("SAVEPOINT" in s.upper() for s in seen)
+
+
 def test_stock_can_never_go_negative_in_the_table(db: Database, make_product: ProductMaker
                                                   ) -> None:
     product = make_product(stock=1)
