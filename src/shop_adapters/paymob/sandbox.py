@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import requests
-
 from shop_adapters.paymob.callbacks import transaction_hmac
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_core.accounts import User
@@ -190,6 +188,10 @@ def deliver_callback(webhook_url: str, body: dict[str, Any], hmac: str,
     """POST a callback to the shop's webhook as Paymob does (`?hmac=` in the query) and
     return the HTTP status. Raises `PaymentProviderError` when the webhook cannot be reached
     in `timeout` seconds. Not retried: the caller decides (the webhook is idempotent)."""
+    # Imported here: only a press of Pay or Decline needs it, and a web worker in sandbox mode
+    # would otherwise carry requests and urllib3 (about 5 MB) for nothing.
+    import requests
+
     try:
         response = requests.post(webhook_url, params={"hmac": hmac}, json=body,
                                  timeout=timeout, allow_redirects=False)
