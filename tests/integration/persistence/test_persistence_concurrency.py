@@ -84,6 +84,29 @@ def test_opposite_carts_neither_deadlock_nor_lose_updates(pg_db: Database) -> No
     assert stock_of(pg_db, a.id or 0) == stock_of(pg_db, b.id or 0)
 
 
+def test_set_based_releases_racing_reversed_carts_neither_deadlock_nor_lose_units(
+        pg_db: Database) -> None:
+    products = [add_product(pg_db, name=f"P{i}", stock=100).id or 0 for i in range(10)]
+    rounds = 15
+
+    def worker(index: int) -> int:
+        """Even workers release one unit of every product, odd ones reserve one of each
+        (cart listed in descending id order); returns the units this worker moved."""
+        for _ in range(rounds):
+            with pg_db.unit_of_work() as uow:
+                if index % 2:
+                    lines = [StockLine(p, 1) for p in reversed(products)]
+                    assert uow.products.reserve(lines) == []
+                else:
+                    uow.products.release([StockLine(p, 1) for p in products])
+                uow.commit()
+        return rounds
+
+    results = run_together(8, worker)
+    assert all(isinstance(r, int) for r in results), results  # no deadlock detected
+    assert [stock_of(pg_db, p) for p in products] == [100] * 10  # 4 x 15 out, 4 x 15 back
+
+
 @pytest.mark.parametrize("payment_succeeds", [True, False])
 def test_expiry_racing_a_payment_ends_in_one_state_and_restores_stock_at_most_once(
         pg_db: Database, payment_succeeds: bool) -> None:

@@ -280,6 +280,24 @@ def test_a_late_shortfall_gives_back_the_lines_taken_before_it_without_savepoint
     assert not any("SAVEPOINT" in s.upper() for s in seen)
 
 
+def test_release_gives_back_many_products_set_based_and_merges_repeated_ones(
+        db: Database, make_product: ProductMaker) -> None:
+    a, b, c = make_product(stock=0), make_product(stock=1), make_product(stock=2)
+    with db.unit_of_work() as uow, _StatementCounter(db) as counter:
+        uow.products.release([StockLine(b.id or 0, 2), StockLine(c.id or 0, 4),
+                              StockLine(a.id or 0, 1), StockLine(b.id or 0, 3)])
+        uow.commit()
+    assert [stock_of(db, p.id or 0) for p in (a, b, c)] == [1, 6, 6]
+    # PostgreSQL: lock the rows in id order, then one UPDATE ... FROM unnest(ids, qs);
+    # SQLite: one executemany. Not one UPDATE per product.
+    assert counter.count == (2 if db.is_postgresql else 1)
+    with db.unit_of_work() as uow, _StatementCounter(db) as counter:
+        uow.products.release([StockLine(a.id or 0, 5)])
+        uow.products.release([])
+        uow.commit()
+    assert counter.count == 1 and stock_of(db, a.id or 0) == 6
+
+
 def test_stock_can_never_go_negative_in_the_table(db: Database, make_product: ProductMaker
                                                   ) -> None:
     product = make_product(stock=1)
