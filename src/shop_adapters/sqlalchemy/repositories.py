@@ -419,15 +419,21 @@ class SqlOrderRepository(_Repository):
 
     def expire_overdue(self, now: datetime, limit: int,
                        target: OrderStatus) -> dict[int, list[StockLine]]:
+        postgres = self._conn.dialect.name == "postgresql"
+        # Earliest deadline first, which walks ix_orders_status_expires_at and stops after
+        # `limit` rows. Ordering by id alone walked the primary key past every order
+        # already expired by earlier batches: quadratic over a large backlog. On SQLite the
+        # index ends with the rowid, so (expires_at, id) is its order for free. On
+        # PostgreSQL it does not hold id, and under FOR UPDATE (LockRows sits between LIMIT
+        # and the sort, so no top-N sort) `ORDER BY expires_at, id` became a seq scan and an
+        # external sort of every overdue order, per batch: 65 ms of each batch's 80. Ties on
+        # the deadline come in index (heap) order there instead, which is as fair.
+        order = [orders.c.expires_at] if postgres else [orders.c.expires_at, orders.c.id]
         overdue = (
             sa.select(orders.c.id)
             .where(orders.c.status == OrderStatus.PENDING.value, orders.c.expires_at <= now)
-            # Earliest deadline first, which walks ix_orders_status_expires_at and stops after
-            # `limit` rows. Ordering by id alone walked the primary key past every order
-            # already expired by earlier batches: quadratic over a large backlog.
-            .order_by(orders.c.expires_at, orders.c.id).limit(limit)
+            .order_by(*order).limit(limit)
         )
-        postgres = self._conn.dialect.name == "postgresql"
         if postgres:
             # Rows another transaction holds (a callback, another sweep) are skipped, not
             # waited for: concurrent sweeps share the work and expire each order once.
