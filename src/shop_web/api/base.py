@@ -14,6 +14,7 @@ import flask
 import flask_smorest
 from flask_jwt_extended import get_current_user, verify_jwt_in_request
 from flask_smorest.utils import prepare_response
+from marshmallow import Schema
 from webargs.flaskparser import FlaskParser
 
 from shop_core.accounts import User
@@ -59,6 +60,9 @@ class ShopBlueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # smorest i
         return cast(Decorator, super().route(rule, **options))
 
     def arguments(self, schema: Any, **kwargs: Any) -> Decorator:
+        # One instance per endpoint: given a class, webargs would build a schema per request.
+        if isinstance(schema, type) and issubclass(schema, Schema):
+            schema = schema()
         return cast(Decorator, super().arguments(schema, **kwargs))
 
     def response(self, status_code: int, schema: Any = None, **kwargs: Any) -> Decorator:
@@ -161,8 +165,11 @@ def _verify_caller(*, optional: bool) -> User | None:
     does it and the view's `require_user` reuses the user."""
     if _CALLER in flask.g and (optional or flask.g.get(_CALLER) is not None):
         return cast("User | None", flask.g.get(_CALLER))
-    verify_jwt_in_request(optional=optional)
-    user = cast("User | None", get_current_user())
+    if optional and flask.current_app.config["JWT_HEADER_NAME"] not in flask.request.headers:
+        user = None  # flask-jwt-extended's answer too, reached by raising and catching
+    else:
+        verify_jwt_in_request(optional=optional)
+        user = cast("User | None", get_current_user())
     flask.g.shop_caller = user
     return user
 
