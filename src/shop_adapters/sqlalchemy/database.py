@@ -32,7 +32,7 @@ class Database:
     `ping`) and WAL readers in other processes are not blocked. The cost, one writer at a
     time, is what SQLite does anyway; PostgreSQL is the choice for heavy concurrent load.
 
-    PostgreSQL uses psycopg 3 with a bounded, pre-pinged pool, at READ COMMITTED: the
+    PostgreSQL uses psycopg 3 with a bounded pool, at READ COMMITTED: the
     repositories' conditional UPDATEs re-check their WHERE clause after waiting for a row
     lock, which is what keeps stock and order status exact under concurrency.
 
@@ -96,7 +96,13 @@ def _create_engine(url: URL, *, read_only: bool = False) -> Engine:
         if url.get_driver_name() != "psycopg":
             # psycopg 3 is the one PostgreSQL driver installed; accept plain postgresql://.
             url = url.set(drivername="postgresql+psycopg")
-        connect_args: dict[str, Any] = {"connect_timeout": 10, "application_name": "shop"}
+        connect_args: dict[str, Any] = {
+            "connect_timeout": 10, "application_name": "shop",
+            # TCP keepalives keep an idle pooled connection's NAT/load-balancer entry alive
+            # and let the kernel notice a dead server, without a query per checkout.
+            "keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10,
+            "keepalives_count": 3,
+        }
         options: dict[str, Any] = {}
         if read_only:
             connect_args["options"] = "-c default_transaction_read_only=on"
@@ -106,8 +112,15 @@ def _create_engine(url: URL, *, read_only: bool = False) -> Engine:
             pool_size=10,
             max_overflow=20,
             pool_timeout=30,
-            pool_pre_ping=True,  # survive server restarts and idle-connection reapers
-            pool_recycle=1800,
+            # Optimistic disconnect handling (SQLAlchemy's "Dealing with Disconnects"), not
+            # pool_pre_ping: the ping was a round trip on every checkout, i.e. every unit of
+            # work (catalogue request 4.96 -> 3.31 ms without it). When a statement fails
+            # because the server went away, SQLAlchemy invalidates that connection and the
+            # whole pool, so after a restart the requests in flight fail once and every later
+            # checkout opens a fresh connection: the pool never stays wedged. pool_recycle,
+            # shorter than common idle reapers (PgBouncer, cloud load balancers: 5-10 min),
+            # replaces connections before those silently drop them.
+            pool_recycle=300,
             connect_args=connect_args,
             **options,
         )

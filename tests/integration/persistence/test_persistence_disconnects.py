@@ -1,0 +1,47 @@
+"""Without a pre-ping, a server restart costs the requests in flight, never the pool."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from shop_adapters.sqlalchemy.database import Database
+
+from .support import add_product, stock_of
+
+
+def _kill_every_shop_connection(db: Database) -> int:
+    """What a server restart does to the pools: every connection of this database dies."""
+    admin = sa.create_engine(db.engine.url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            return len(connection.execute(sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()")).all())
+    finally:
+        admin.dispose()
+
+
+def test_after_a_restart_one_unit_of_work_per_pool_fails_and_the_pools_recover(
+        pg_db: Database) -> None:
+    product = add_product(pg_db, stock=3)
+    # Fill both pools (read-write and read-only) with idle connections about to go stale.
+    units = [pg_db.unit_of_work(read_only=read_only)
+             for read_only in (False, True) for _ in range(3)]
+    for uow in units:
+        uow.__enter__()
+        assert uow.products.get(product.id or 0) is not None
+    for uow in units:
+        uow.__exit__(None, None, None)
+    assert _kill_every_shop_connection(pg_db) >= 6
+
+    for read_only in (False, True):
+        stale = pg_db.unit_of_work(read_only=read_only)
+        with pytest.raises(sa.exc.DBAPIError) as failed, stale:  # a stale connection
+            stale.products.get(product.id or 0)
+        assert failed.value.connection_invalidated
+        # Its whole pool was invalidated: every later unit of work gets a fresh connection.
+        for _ in range(4):
+            with pg_db.unit_of_work(read_only=read_only) as uow:
+                assert uow.products.get(product.id or 0) is not None
+    assert stock_of(pg_db, product.id or 0) == 3
