@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, jsonify
 
 from shop_core.catalogue import Product, ProductOrdering, ProductQuery
 from shop_core.errors import ValidationError
@@ -26,6 +26,7 @@ from shop_web.schemas.products import (
     ProductQuerySchema,
     ProductSchema,
     ProductWriteSchema,
+    dump_product,
 )
 
 blueprint = ShopBlueprint("products", __name__, url_prefix="/api/v1",
@@ -39,7 +40,7 @@ ITEM = f"/products/<int(min=1, max={MAX_ID}):product_id>/"
 @blueprint.arguments(ProductQuerySchema, location="query")
 @blueprint.response(200, ProductPageSchema)
 @blueprint.errors(404)
-def list_catalogue(args: dict[str, Any]) -> dict[str, Any]:
+def list_catalogue(args: dict[str, Any]) -> Response:
     """Active products, filtered and ordered; admins may include deleted ones."""
     caller = optional_user()
     query = ProductQuery(
@@ -48,7 +49,9 @@ def list_catalogue(args: dict[str, Any]) -> dict[str, Any]:
         include_deleted=bool(args["include_deleted"] and caller and caller.is_staff),
         page=page_request(args),
     )
-    return page_body(list_products(current_shop().uow(read_only=True), query))
+    body = page_body(list_products(current_shop().uow(read_only=True), query))
+    body["results"] = [dump_product(product) for product in body["results"]]
+    return jsonify(body)
 
 
 @blueprint.route("/products/", methods=["POST"])

@@ -54,8 +54,13 @@ class UtcDateTime(fields.DateTime):
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"UtcDateTime fields dump datetimes, not {type(value).__name__}")
-        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return aware.isoformat()
+        return utc_isoformat(value)
+
+
+def utc_isoformat(value: datetime) -> str:
+    """`value` in UTC as ISO 8601 with its offset (a naive value is taken as UTC)."""
+    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return aware.isoformat()
 
 
 def strict_integer(**kwargs: Any) -> fields.Integer:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shop_core.catalogue import (
     DESCRIPTION_MAX_LENGTH,
     MAX_STOCK,
     NAME_MAX_LENGTH,
+    Product,
     ProductOrdering,
 )
 from shop_web.schemas.common import PageQuerySchema, PageSchema
-from shop_web.schemas.fields import Amount, UtcDateTime, strict_integer
+from shop_web.schemas.fields import Amount, UtcDateTime, strict_integer, utc_isoformat
 
 ORDERINGS = [ordering.value for ordering in ProductOrdering]
 
@@ -25,6 +28,22 @@ class ProductSchema(Schema):
     is_deleted = fields.Boolean(required=True)
     created_at = UtcDateTime(required=True)
     updated_at = UtcDateTime(required=True)
+
+
+def dump_product(product: Product) -> dict[str, Any]:
+    """Exactly `ProductSchema().dump(product)`, several times faster: a catalogue page dumps
+    twenty products, and marshmallow's per-field machinery was a quarter of its time. The
+    schema still documents the shape; a test keeps the two equal, order included."""
+    return {
+        "id": product.id,
+        "name": product.name,
+        "description": product.description,
+        "price": product.price.format(),
+        "stock": product.stock,
+        "is_deleted": product.is_deleted,
+        "created_at": utc_isoformat(product.created_at),
+        "updated_at": utc_isoformat(product.updated_at),
+    }
 
 
 def _name(required: bool) -> fields.String:

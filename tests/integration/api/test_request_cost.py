@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from shop_web.schemas.products import ProductSchema
 from tests.integration.api.conftest import Api
 
 
@@ -58,3 +59,22 @@ def test_an_anonymous_catalogue_page_reads_no_user(lite: Api) -> None:
     assert response.status_code == 200
     assert user_reads(seen) == []
     assert seen
+
+
+def test_catalogue_pages_dump_products_exactly_as_the_documented_schema(client: Api) -> None:
+    """The catalogue dumps products by hand (`dump_product`) for speed; the document promises
+    `ProductSchema`: same keys, same order, same values, deleted products included."""
+    lamp = client.product("Lamp \u00fcn\u00ef \"q\"", "0.05", stock=0, description="two\nlines")
+    client.product("Chair", "1234567.80", stock=7)
+    admin = client.auth("admin")
+    assert client.http.delete(f"/api/v1/products/{lamp}/", headers=admin).status_code == 204
+
+    response = client.http.get("/api/v1/products/?include_deleted=true", headers=admin)
+
+    assert response.status_code == 200
+    with client.shop.uow() as uow:
+        stored = [uow.products.get(item["id"]) for item in response.json["results"]]
+    expected = [ProductSchema().dump(product) for product in stored]
+    assert [list(item.items()) for item in response.json["results"]] == \
+        [list(item.items()) for item in expected]
+    assert [item["is_deleted"] for item in response.json["results"]] == [False, True]
