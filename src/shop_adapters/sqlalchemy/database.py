@@ -20,17 +20,19 @@ SQLITE_BEGIN_OPTION = "shop_sqlite_begin"
 
 
 class Database:
-    """One engine per process; `unit_of_work()` is cheap and may be called per request.
+    """Two engines per process (read-write, and read-only below); `unit_of_work()` is cheap
+    and may be called per request.
 
     SQLite (the embedded default) runs in WAL mode with foreign keys enforced and a busy
-    timeout. Every unit of work on SQLite starts with ``BEGIN IMMEDIATE``: SQLite has one
-    writer at a time, and a transaction that began as a reader and later tries to write
-    fails at once with SQLITE_BUSY (no busy-timeout wait is possible when its snapshot is
-    stale) - the classic "database is locked". Taking the write lock up front makes writers
-    queue on the busy timeout instead, and serializing whole units of work means a
-    read-then-conditional-write can never lose an update. Readers outside units of work (the
-    `ping`) and WAL readers in other processes are not blocked. The cost, one writer at a
-    time, is what SQLite does anyway; PostgreSQL is the choice for heavy concurrent load.
+    timeout. Every read-write unit of work on SQLite starts with ``BEGIN IMMEDIATE``: SQLite
+    has one writer at a time, and a transaction that began as a reader and later tries to
+    write fails at once with SQLITE_BUSY (no busy-timeout wait is possible when its snapshot
+    is stale) - the classic "database is locked". Taking the write lock up front makes
+    writers queue on the busy timeout instead, and serializing whole units of work means a
+    read-then-conditional-write can never lose an update. Read-only units of work, readers
+    outside units of work (the `ping`) and WAL readers in other processes are not blocked.
+    The cost, one writer at a time, is what SQLite does anyway; PostgreSQL is the choice for
+    heavy concurrent load.
 
     PostgreSQL uses psycopg 3 with a bounded pool, at READ COMMITTED: the
     repositories' conditional UPDATEs re-check their WHERE clause after waiting for a row
