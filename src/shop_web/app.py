@@ -92,6 +92,9 @@ def _flask_config(settings: Settings) -> dict[str, object]:
         # Rate limits: shared through Redis when there is one, else per process.
         "RATELIMIT_ENABLED": True,
         "RATELIMIT_STORAGE_URI": settings.redis_url or "memory://",
+        # If Redis goes away, count in this process instead of failing sign-ins with a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         "RATELIMIT_HEADERS_ENABLED": False,
         "SHOP_RATE_LIMIT_AUTH": settings.rate_limit_auth,
         # OpenAPI document and its docs page, with assets served locally.
