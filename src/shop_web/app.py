@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from flask import Flask
 from limits import parse as parse_rate_limit
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shop_web import errors, request_log
 from shop_web.config import ConfigurationError, Settings
@@ -44,6 +45,11 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *,
     app.config.update(_flask_config(settings))
     app.json.sort_keys = False  # type: ignore[attr-defined]  # keep the documented order
     app.extensions["shop"] = shop
+    if settings.trusted_proxies:
+        # Behind N reverse proxies, the client's address (which rate limits count by) is the
+        # one the nearest proxy put in X-Forwarded-For; without this, every client shares one.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
 
     _init_extensions(app, settings)
     errors.init_app(app)

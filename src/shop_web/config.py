@@ -47,6 +47,7 @@ class Settings:
     rate_limit_auth: str = "30/minute"
     expiry_sweep_interval: float = 2.0
     password_hash_profile: str = "strong"
+    trusted_proxies: int = 0
 
     @property
     def is_production(self) -> bool:
@@ -89,6 +90,7 @@ class Settings:
             "rate_limit_auth": env.get("RATE_LIMIT_AUTH", "30/minute"),
             "expiry_sweep_interval": float(env.get("EXPIRY_SWEEP_INTERVAL_SECONDS", "2")),
             "password_hash_profile": env.get("PASSWORD_HASH_PROFILE", "strong"),
+            "trusted_proxies": _int(env, "TRUSTED_PROXIES", 0, minimum=0),
         }
         return cls(**values).validated()
 
@@ -133,7 +135,7 @@ class Settings:
             raise ConfigurationError("Production never runs with sandbox payments.")
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -141,8 +143,8 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, not {raw!r}.") from None
-    if value <= 0:
-        raise ConfigurationError(f"{name} must be positive.")
+    if value < minimum:
+        raise ConfigurationError(f"{name} must be at least {minimum}.")
     return value
 
 

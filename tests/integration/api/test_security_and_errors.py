@@ -157,3 +157,26 @@ def test_readiness_checks_redis_when_configured(lite: Api,
     monkeypatch.setattr(lite.shop, "redis", DeadRedis())
     response = lite.http.get("/readyz")
     assert response.status_code == 503 and "redis" in response.json["detail"]
+
+
+def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
+        make_lite: AppFactory) -> None:
+    api = make_lite(RATE_LIMIT_AUTH="1/minute", TRUSTED_PROXIES="1")
+    body = {"username": "nobody", "password": "whatever-it-is"}
+
+    def sign_in(client_address: str) -> int:
+        return api.http.post("/api/v1/token/", json=body,
+                             headers={"X-Forwarded-For": client_address}).status_code
+
+    assert [sign_in("203.0.113.7"), sign_in("203.0.113.7")] == [401, 429]
+    assert sign_in("198.51.100.4") == 401  # another client behind the same proxy
+
+
+def test_without_trusted_proxies_forwarded_for_cannot_dodge_the_limit(
+        make_lite: AppFactory) -> None:
+    api = make_lite(RATE_LIMIT_AUTH="1/minute")
+    body = {"username": "nobody", "password": "whatever-it-is"}
+    codes = [api.http.post("/api/v1/token/", json=body,
+                           headers={"X-Forwarded-For": f"203.0.113.{n}"}).status_code
+             for n in range(2)]
+    assert codes == [401, 429]
