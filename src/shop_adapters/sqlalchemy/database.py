@@ -111,8 +111,10 @@ def _create_engine(url: URL, *, read_only: bool = False) -> Engine:
             options["isolation_level"] = "AUTOCOMMIT"
         return sa.create_engine(
             url,
+            # Each process has two pools (writer and reader), so at most 32 connections: size
+            # PostgreSQL's max_connections for (web processes + workers) x 32.
             pool_size=10,
-            max_overflow=20,
+            max_overflow=6,
             pool_timeout=30,
             # Optimistic disconnect handling (SQLAlchemy's "Dealing with Disconnects"), not
             # pool_pre_ping: the ping was a round trip on every checkout, i.e. every unit of
