@@ -69,5 +69,10 @@ class PaymentProviderError(ShopError):
     """The payment provider failed, timed out or answered something unusable."""
 
 
+class Unavailable(ShopError):
+    """Something the shop needs (its database) is down or overloaded; a retry may succeed.
+    Adapters raise it in place of their library's connection and lock errors."""
+
+
 class InvalidSignature(ShopError):
     """A payment callback's signature is missing or does not verify."""

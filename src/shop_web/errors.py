@@ -24,6 +24,7 @@ from shop_core.errors import (
     PaymentProviderError,
     PermissionDenied,
     ShopError,
+    Unavailable,
     ValidationError,
 )
 
@@ -41,6 +42,7 @@ STATUS_FOR_ERROR: dict[type[ShopError], int] = {
     AlreadyExists: 409,
     IdempotencyMismatch: 422,
     PaymentProviderError: 502,
+    Unavailable: 503,
 }
 
 _DETAIL_FOR_STATUS = {

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from types import TracebackType
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 
 from shop_adapters.sqlalchemy import repositories as repos
 from shop_adapters.sqlalchemy.database import SQLITE_BEGIN_OPTION
+from shop_core.errors import Unavailable
 from shop_core.ports import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def _unavailable(error: OperationalError) -> Unavailable:
+    log.warning("Database unavailable: %s", error.orig)
+    return Unavailable("The database is unavailable right now; try again shortly.")
 
 
 class ReadOnlyCommit(RuntimeError):
@@ -45,15 +55,20 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     def __enter__(self) -> SqlAlchemyUnitOfWork:
         if self._connection is not None:
             raise RuntimeError("This unit of work is already in a transaction")
-        connection = self._engine.connect()
+        try:
+            connection = self._engine.connect()
+        except OperationalError as error:
+            raise _unavailable(error) from error
         if connection.dialect.name == "sqlite" and not self.read_only:
             # See `Database`: take SQLite's write lock up front, so that writers queue on
             # the busy timeout instead of failing when a reader tries to become a writer.
             connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         try:
             connection.begin()
-        except BaseException:
+        except BaseException as error:
             connection.close()
+            if isinstance(error, OperationalError):
+                raise _unavailable(error) from error
             raise
         self._connection = connection
         return self
@@ -63,10 +78,17 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         connection, self._connection = self._connection, None
         if connection is None:
             return
+        failure = exc
         try:
             connection.rollback()  # a no-op after commit()
+        except OperationalError as error:
+            failure = failure or error
         finally:
             connection.close()
+        if isinstance(failure, OperationalError):
+            # A lost connection, a deadlock, a lock timeout: the transaction is gone and
+            # nothing was written; the caller may try again.
+            raise _unavailable(failure) from failure
 
     def commit(self) -> None:
         if self.read_only:

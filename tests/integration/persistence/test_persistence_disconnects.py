@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from shop_adapters.sqlalchemy.database import Database
+from shop_core.errors import Unavailable
 
 from .support import add_product, stock_of
 
@@ -37,9 +38,11 @@ def test_after_a_restart_one_unit_of_work_per_pool_fails_and_the_pools_recover(
 
     for read_only in (False, True):
         stale = pg_db.unit_of_work(read_only=read_only)
-        with pytest.raises(sa.exc.DBAPIError) as failed, stale:  # a stale connection
+        # A stale connection: the caller sees the core's Unavailable (503 at the edge).
+        with pytest.raises(Unavailable) as failed, stale:
             stale.products.get(product.id or 0)
-        assert failed.value.connection_invalidated
+        cause = failed.value.__cause__
+        assert isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated
         # Its whole pool was invalidated: every later unit of work gets a fresh connection.
         for _ in range(4):
             with pg_db.unit_of_work(read_only=read_only) as uow:

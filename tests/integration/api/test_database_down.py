@@ -1,0 +1,28 @@
+"""When the database cannot be reached, clients get a clear 503, never a 500."""
+
+from __future__ import annotations
+
+import socket
+
+from shop_web.app import create_app
+
+from .conftest import JWT_SECRET
+
+
+def test_requests_get_503_when_the_database_is_unreachable() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the probe closes
+    app = create_app({"SHOP_ENV": "test", "JWT_SECRET_KEY": JWT_SECRET,
+                      "PASSWORD_HASH_PROFILE": "cheap",
+                      "DATABASE_URL": f"postgresql+psycopg://shop@127.0.0.1:{port}/shop"})
+    client = app.test_client()
+    for reply in (client.get("/api/v1/products/"),
+                  client.post("/api/v1/register/", json={
+                      "username": "someone", "email": "someone@example.com",
+                      "password": "a-long-passphrase"})):
+        assert reply.status_code == 503
+        assert reply.get_json() == {
+            "detail": "The database is unavailable right now; try again shortly."}
+    assert client.get("/readyz").status_code == 503
+    app.extensions["shop"].database.dispose()
