@@ -51,11 +51,15 @@ def register(uow: UnitOfWork, hasher: PasswordHasher, clock: Clock,
             errors["username"].append(_TAKEN["username"])
         if not errors["email"] and uow.users.get_by_email(email):
             errors["email"].append(_TAKEN["email"])
-        _raise_if_any(errors)
+    _raise_if_any(errors)
+    # Hashing is slow on purpose, so it runs outside any transaction (whose locks it would
+    # hold); the unique constraints catch a registration that raced in meanwhile.
+    password_hash = hasher.hash(registration.password)
+    with uow:
         user = User(
             id=None, username=registration.username, email=email,
             first_name=registration.first_name, last_name=registration.last_name,
-            is_staff=registration.is_staff, password_hash=hasher.hash(registration.password),
+            is_staff=registration.is_staff, password_hash=password_hash,
             date_joined=clock.now(),
         )
         try:
