@@ -26,6 +26,8 @@ GUNICORN_SETTINGS = ["--worker-class", "gthread", "--workers", str(CORES),
                      # Several gunicorns run at once (here and in tests): no shared socket.
                      "--no-control-socket"]
 
+GUNICORN_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -81,6 +83,8 @@ def start_gunicorn_on(name: str, app: str, env: Mapping[str, str], cwd: str, log
                       port: int, ready_path: str = "/healthz") -> tuple[Process, str]:
     command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
                *GUNICORN_SETTINGS, app]
+    # As `shop serve` runs it: two malloc arenas per worker process (see shop_web/cli.py).
+    env = {**GUNICORN_ENVIRONMENT, **env}
     process = Process(name, command, env, cwd, log_dir / f"{name}.log")
     base = f"http://127.0.0.1:{port}"
     wait_until_ready(process, base + ready_path)
