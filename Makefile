@@ -21,8 +21,8 @@ test: $(STAMP)
 	if [ $$status -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$status
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests
-	$(BIN)/mypy --strict src
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/mypy --strict src tests bench examples
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -142,7 +142,7 @@ def insert_overdue_orders(name: str, user_id: int, product_ids: list[int],
     `product_ids`), with the products' stock reduced by what they hold, as if the shop had
     reserved it. Returns the stock each product must have once they are all expired."""
     with psycopg.connect(dsn(name)) as conn:
-        initial = dict(conn.execute(
+        initial: dict[int, int] = dict(conn.execute(
             "SELECT id, stock FROM products WHERE id = ANY(%s)", (product_ids,)).fetchall())
         conn.execute("""
             WITH o AS (

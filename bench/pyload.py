@@ -24,7 +24,8 @@ def _worker(url: str, connections: int, duration: float, method: str, body: str 
     lock = threading.Lock()
 
     def loop(index: int) -> None:
-        connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+        connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port,
+                                                timeout=10)
         mine: list[float] = []
         n = offset + index
         while time.monotonic() < deadline:

@@ -294,9 +294,10 @@ class Run:
         def order(i: int) -> int:
             if not hasattr(local, "http"):
                 local.http = requests.Session()
-            return local.http.post(f"{base}/api/v1/orders/", json=body, timeout=60,
-                                   headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"}
-                                   ).status_code
+            session: requests.Session = local.http
+            answer = session.post(f"{base}/api/v1/orders/", json=body, timeout=60,
+                                  headers={"Authorization": f"Bearer {tokens[i % len(tokens)]}"})
+            return answer.status_code
 
         with ThreadPoolExecutor(32) as pool:
             statuses = list(pool.map(order, range(2 * SELLOUT_UNITS)))

@@ -103,7 +103,7 @@ def _wait_until_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> 
 @pytest.fixture
 def output_dir(request: pytest.FixtureRequest) -> Path:
     """Screenshots land in test-output/<test name>/ at the repository root."""
-    root = Path(__file__).resolve().parents[2] / "test-output" / request.node.name
+    root: Path = Path(__file__).resolve().parents[2] / "test-output" / request.node.name
     root.mkdir(parents=True, exist_ok=True)
     return root
 

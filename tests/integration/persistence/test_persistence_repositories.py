@@ -362,7 +362,7 @@ def test_equal_sort_keys_page_by_id_without_overlap(db: Database, make_product: 
         for page in (1, 2, 3):
             seen += [p.id for p in uow.products.find(
                 ProductQuery(page=PageRequest(page=page, page_size=2))).items]
-    assert seen == sorted(ids, reverse=True)
+    assert seen == sorted((i or 0 for i in ids), reverse=True)
 
 
 # -- orders ---------------------------------------------------------------------------------
@@ -496,7 +496,7 @@ def test_idempotency_keys_are_unique_per_user(
     with uow:
         assert uow.idempotency_keys.add(record) is True
         assert uow.idempotency_keys.add(evolve(record, fingerprint="other")) is False
-        assert uow.idempotency_keys.add(evolve(record, user_id=bob.id)) is True
+        assert uow.idempotency_keys.add(evolve(record, user_id=bob.id or 0)) is True
         uow.commit()
     with uow:
         assert uow.idempotency_keys.get(alice.id or 0, "key-1") == record

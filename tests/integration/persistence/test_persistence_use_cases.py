@@ -174,9 +174,11 @@ def test_callbacks_pay_decline_and_are_recorded_once(
     paid = _place(db, services, user.id or 0, (product.id or 0, 1))
     declined = _place(db, services, user.id or 0, (product.id or 0, 2))
 
-    def apply(order: Order, tx: str, **kw: bool) -> CallbackOutcome:
-        return payments.apply_payment_callback(db.unit_of_work(), clock,
-                                               callback(order, tx, **kw), "shop")
+    def apply(order: Order, tx: str, *, success: bool = True,
+              is_refund: bool = False) -> CallbackOutcome:
+        return payments.apply_payment_callback(
+            db.unit_of_work(), clock, callback(order, tx, success=success, is_refund=is_refund),
+            "shop")
 
     assert apply(paid, "tx1") is CallbackOutcome.PAID
     assert apply(paid, "tx1", success=False) is CallbackOutcome.DUPLICATE
