@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from functools import total_ordering
 from typing import Any
 
@@ -85,7 +86,7 @@ class Money:
             raise ValueError(f"Cannot combine {self.currency} with {other.currency}")
 
 
-def total(amounts: list[Money], currency: str) -> Money:
+def total(amounts: Iterable[Money], currency: str) -> Money:
     """Sum of `amounts`, all in `currency` (zero when empty)."""
     result = Money.zero(currency)
     for amount in amounts:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from attrs import define, frozen
 
+from shop_core import money
 from shop_core.catalogue import Product, StockLine
 from shop_core.errors import IllegalTransition, ValidationError
 from shop_core.money import Money
@@ -113,10 +114,7 @@ class Order:
 
     @property
     def total(self) -> Money:
-        result = Money.zero(self.currency)
-        for line in self.lines:
-            result = result + line.line_total
-        return result
+        return money.total([line.line_total for line in self.lines], self.currency)
 
     @property
     def stock_lines(self) -> list[StockLine]:
