@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from attrs import frozen
 
+from shop_core.accounts import User
 from shop_core.errors import (
     Conflict,
     IdempotencyMismatch,
@@ -65,21 +66,25 @@ class OrderingServices:
     payment_timeout: timedelta = DEFAULT_PAYMENT_TIMEOUT
 
 
-def place_order(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder) -> Order:
+def place_order(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder, *,
+                customer: User | None = None) -> Order:
     """Reserve the cart's stock, save the order `pending`, and open its payment.
 
     Raises `ValidationError` for a bad cart, `OutOfStock` when any line cannot be met (nothing
     is reserved then), `IdempotencyMismatch` when the key was used for another cart, and
     `PaymentProviderError` when the provider fails (the order is then `failed`, its stock back).
     A repeated key with the same cart returns the original order and reserves nothing.
+    `customer`, the user `command.user_id` names, saves reading it again when the caller
+    already has it (the provider needs the customer's name and email).
     """
     cart = merge_cart(command.cart)
     order, is_new = _reserve_and_save(uow, services, command, cart)
     if not is_new:
         return order
     assert order.id is not None
-    with uow:
-        customer = uow.users.get(order.user_id)
+    if customer is None or customer.id != command.user_id:
+        with uow:
+            customer = uow.users.get(command.user_id)
     try:
         if customer is None:
             raise PaymentProviderError("The customer's account no longer exists.")

@@ -89,7 +89,7 @@ def create_order(headers: dict[str, Any], data: dict[str, Any]) -> Response:
                    for item in data["cart_items"]),
         idempotency_key=headers.get("idempotency_key"),
     )
-    order = place_order(shop.uow(), shop.ordering, command)
+    order = place_order(shop.uow(), shop.ordering, command, customer=caller)
     return _order_response(order, caller, 201)
 
 

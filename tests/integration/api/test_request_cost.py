@@ -52,6 +52,16 @@ def test_a_signed_in_request_reads_its_user_once(client: Api, path: str) -> None
     assert len(user_reads(seen)) == 1, seen
 
 
+def test_placing_an_order_reads_its_customer_once(client: Api) -> None:
+    headers = client.auth("amira")
+    lamp = client.product()
+    with statements(client) as seen:
+        order = client.http.post("/api/v1/orders/", headers=headers,
+                                 json={"cart_items": [{"product_id": lamp, "quantity": 1}]})
+    assert order.status_code == 201, order.json
+    assert len(user_reads(seen)) == 1, seen
+
+
 def test_an_anonymous_catalogue_page_reads_no_user(lite: Api) -> None:
     lite.product()
     with statements(lite) as seen:
