@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime
 
 from attrs import define, frozen
@@ -38,6 +39,15 @@ class StockLine:
 
     product_id: int
     quantity: int
+
+
+def per_product(lines: Iterable[StockLine]) -> list[StockLine]:
+    """One line per product with its quantities summed, in ascending product-id order (the
+    order every writer locks product rows in)."""
+    totals: dict[int, int] = {}
+    for line in lines:
+        totals[line.product_id] = totals.get(line.product_id, 0) + line.quantity
+    return [StockLine(product_id, totals[product_id]) for product_id in sorted(totals)]
 
 
 @frozen

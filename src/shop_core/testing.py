@@ -14,7 +14,14 @@ from typing import Any, TypeVar
 from attrs import evolve
 
 from shop_core.accounts import RefreshToken, User
-from shop_core.catalogue import Product, ProductOrdering, ProductQuery, Shortfall, StockLine
+from shop_core.catalogue import (
+    Product,
+    ProductOrdering,
+    ProductQuery,
+    Shortfall,
+    StockLine,
+    per_product,
+)
 from shop_core.errors import AlreadyExists, PaymentProviderError
 from shop_core.orders import Order, OrderQuery, OrderStatus
 from shop_core.pagination import Page
@@ -196,18 +203,16 @@ class FakeProductRepository:
                      query.page)
 
     def reserve(self, lines: Sequence[StockLine]) -> list[Shortfall]:
-        wanted: dict[int, int] = {}
-        for line in lines:  # a product named twice must be short on its total
-            wanted[line.product_id] = wanted.get(line.product_id, 0) + line.quantity
+        wanted = per_product(lines)  # a product named twice must be short on its total
         shortfalls = []
-        for product_id, quantity in sorted(wanted.items()):
-            product = self._s.products.get(product_id)
+        for line in wanted:
+            product = self._s.products.get(line.product_id)
             available = 0 if product is None or product.is_deleted else product.stock
-            if available < quantity:
-                shortfalls.append(Shortfall(product_id, quantity, available))
+            if available < line.quantity:
+                shortfalls.append(Shortfall(line.product_id, line.quantity, available))
         if not shortfalls:
-            for product_id, quantity in wanted.items():
-                self._s.products[product_id].stock -= quantity
+            for line in wanted:
+                self._s.products[line.product_id].stock -= line.quantity
         return shortfalls
 
     def release(self, lines: Sequence[StockLine]) -> None:

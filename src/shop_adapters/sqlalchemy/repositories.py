@@ -3,7 +3,6 @@ the core's attrs objects. Every method runs inside the unit of work's transactio
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -24,7 +23,14 @@ from shop_adapters.sqlalchemy.tables import (
     users,
 )
 from shop_core.accounts import RefreshToken, User
-from shop_core.catalogue import Product, ProductOrdering, ProductQuery, Shortfall, StockLine
+from shop_core.catalogue import (
+    Product,
+    ProductOrdering,
+    ProductQuery,
+    Shortfall,
+    StockLine,
+    per_product,
+)
 from shop_core.errors import AlreadyExists
 from shop_core.money import Money
 from shop_core.orders import Order, OrderLine, OrderQuery, OrderStatus
@@ -295,17 +301,16 @@ class SqlProductRepository(_Repository):
                 for line in short]
 
     def release(self, lines: Sequence[StockLine]) -> None:
-        totals: Counter[int] = Counter()
-        for line in lines:
-            totals[line.product_id] += line.quantity  # one row per product, below
-        ids = sorted(totals)
-        if not ids:
+        summed = per_product(lines)  # one row per product, below
+        if not summed:
             return
-        if len(ids) == 1:
-            self._conn.execute(products.update().where(products.c.id == ids[0])
-                               .values(stock=products.c.stock + totals[ids[0]]))
+        if len(summed) == 1:
+            [line] = summed
+            self._conn.execute(products.update().where(products.c.id == line.product_id)
+                               .values(stock=products.c.stock + line.quantity))
             return
-        quantities = [totals[product_id] for product_id in ids]
+        ids = [line.product_id for line in summed]
+        quantities = [line.quantity for line in summed]
         if self._conn.dialect.name == "postgresql":
             # Set-based (the expiry sweep releases one line per product per batch of 1,000
             # orders): two statements instead of one UPDATE per product. The rows are locked

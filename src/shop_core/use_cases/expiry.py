@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from itertools import chain
 
-from shop_core.catalogue import StockLine
+from shop_core.catalogue import per_product
 from shop_core.orders import OrderEvent, OrderStatus, StockEffect, transition_for
 from shop_core.ports import Clock, UnitOfWork
 
@@ -42,15 +41,7 @@ def expire_overdue_orders(uow: UnitOfWork, clock: Clock,
             if not moved:
                 return expired
             if move.stock is StockEffect.RELEASE:
-                uow.products.release(per_product(moved.values()))
+                uow.products.release(per_product(chain.from_iterable(moved.values())))
             uow.commit()
         expired += len(moved)
 
-
-def per_product(order_lines: Iterable[list[StockLine]]) -> list[StockLine]:
-    """Sum quantities per product, so a batch releases with one update per product."""
-    totals: Counter[int] = Counter()
-    for lines in order_lines:
-        for line in lines:
-            totals[line.product_id] += line.quantity
-    return [StockLine(product_id, totals[product_id]) for product_id in sorted(totals)]
