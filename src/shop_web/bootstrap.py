@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import Any
 
 from attrs import define, field
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 class NoExpiryScheduler:
     """Without Redis there is no job queue: the in-process sweep expires orders instead."""
 
-    def schedule(self, order_id: int, at: Any) -> None:
+    def schedule(self, order_id: int, at: datetime) -> None:
         return None
 
 
