@@ -3,12 +3,13 @@ the core's attrs objects. Every method runs inside the unit of work's transactio
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from attrs import evolve
+from attrs import evolve, frozen
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +49,35 @@ if TYPE_CHECKING:
 # save in-process, and its window materializes every row (measured 0.14 -> 0.85 ms a page).
 _TOTAL = sa.func.count().over().label("total_count")
 
+# LIKE's escape character for search terms: a customer's "%" or "_" matches itself.
+_LIKE_ESCAPE = "/"
+
+
+def _like_escaped(text: str) -> str:
+    for special in (_LIKE_ESCAPE, "%", "_"):
+        text = text.replace(special, _LIKE_ESCAPE + special)
+    return text
+
+
+@frozen
+class _PageStatements:
+    """One listing's statements, built once per shape of query (which filters are on) with
+    bound parameters for the values. Building a statement and its cache key on every request
+    cost more than running it: a catalogue page's lookup took 0.52 ms of CPU, 0.25 ms when
+    its statement is reused."""
+
+    rows: sa.Select[Any]
+    rows_with_total: sa.Select[Any]
+    count: sa.Select[Any]
+
+    @classmethod
+    def build(cls, table: sa.Table, conditions: list[sa.ColumnElement[bool]],
+              order_by: list[sa.UnaryExpression[Any]]) -> _PageStatements:
+        rows = (sa.select(table).where(*conditions).order_by(*order_by)
+                .limit(sa.bindparam("page_limit")).offset(sa.bindparam("page_offset")))
+        return cls(rows=rows, rows_with_total=rows.add_columns(_TOTAL),
+                   count=sa.select(sa.func.count()).select_from(table).where(*conditions))
+
 
 class _Repository:
     def __init__(self, uow: SqlAlchemyUnitOfWork) -> None:
@@ -57,26 +87,24 @@ class _Repository:
     def _conn(self) -> Connection:
         return self._uow.connection
 
-    def _page(self, table: sa.Table, conditions: list[sa.ColumnElement[bool]],
-              order_by: list[sa.UnaryExpression[Any]], page: PageRequest
+    def _page(self, statements: _PageStatements, values: dict[str, Any], page: PageRequest
               ) -> tuple[Sequence[Row[Any]], int]:
-        """One page of `table`'s rows matching `conditions`, and how many match in all."""
-        selected = (sa.select(table).where(*conditions).order_by(*order_by)
-                    .limit(page.page_size).offset(page.offset))
+        """One page of the rows `statements` select with `values`, and how many match in
+        all."""
+        values = {**values, "page_limit": page.page_size, "page_offset": page.offset}
         if self._conn.dialect.name == "postgresql":
-            rows = self._conn.execute(selected.add_columns(_TOTAL)).all()
+            rows = self._conn.execute(statements.rows_with_total, values).all()
             if rows:
                 return rows, int(rows[0].total_count)
             if page.offset == 0:
                 return rows, 0
             # Past the end: an empty page carries no total, so count separately.
-            return rows, self._count(table, conditions)
-        count = self._count(table, conditions)
-        return self._conn.execute(selected).all(), count
+            return rows, self._count(statements, values)
+        count = self._count(statements, values)
+        return self._conn.execute(statements.rows, values).all(), count
 
-    def _count(self, table: sa.Table, conditions: list[sa.ColumnElement[bool]]) -> int:
-        return int(self._conn.execute(
-            sa.select(sa.func.count()).select_from(table).where(*conditions)).scalar_one())
+    def _count(self, statements: _PageStatements, values: dict[str, Any]) -> int:
+        return int(self._conn.execute(statements.count, values).scalar_one())
 
     def _insert_ignoring_conflict(self, table: sa.Table, values: dict[str, Any],
                                   conflict_columns: list[str]) -> bool:
@@ -105,6 +133,12 @@ def _user(row: Row[Any]) -> User:
                 password_hash=row.password_hash, date_joined=row.date_joined)
 
 
+# The statements a request runs, built once: building a statement and its cache key on
+# every call cost more CPU than SQLAlchemy's execution of it (see `_PageStatements`).
+_USER_BY = {column.name: sa.select(users).where(column == sa.bindparam("value"))
+            for column in (users.c.id, users.c.username, users.c.email)}
+
+
 class SqlUserRepository(_Repository):
     def add(self, user: User) -> User:
         email = user.email.lower()
@@ -120,13 +154,13 @@ class SqlUserRepository(_Repository):
         return evolve(user, id=user_id, email=email)
 
     def get(self, user_id: int) -> User | None:
-        return self._one(users.c.id == user_id)
+        return self._one("id", user_id)
 
     def get_by_username(self, username: str) -> User | None:
-        return self._one(users.c.username == username)
+        return self._one("username", username)
 
     def get_by_email(self, email: str) -> User | None:
-        return self._one(users.c.email == email.lower())
+        return self._one("email", email.lower())
 
     def update(self, user: User) -> None:
         with self._unique_violations():
@@ -137,8 +171,8 @@ class SqlUserRepository(_Repository):
                     password_hash=user.password_hash,
                 ))
 
-    def _one(self, condition: sa.ColumnElement[bool]) -> User | None:
-        row = self._conn.execute(sa.select(users).where(condition)).first()
+    def _one(self, column: str, value: object) -> User | None:
+        row = self._conn.execute(_USER_BY[column], {"value": value}).first()
         return _user(row) if row is not None else None
 
     def _unique_violations(self) -> _UniqueViolations:
@@ -223,6 +257,36 @@ _PRODUCT_ORDER: dict[ProductOrdering, tuple[sa.Column[Any], bool]] = {
 }
 
 
+@functools.cache
+def _product_listing(ordering: ProductOrdering, *, include_deleted: bool, in_stock: bool,
+                     searching: bool) -> _PageStatements:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if not include_deleted:
+        conditions.append(~products.c.is_deleted)
+    if in_stock:
+        conditions.append(products.c.stock > 0)
+    if searching:
+        conditions.append(products.c.name.icontains(sa.bindparam("search", type_=sa.String),
+                                                    escape=_LIKE_ESCAPE))
+    column, descending = _PRODUCT_ORDER[ordering]
+    # The id breaks ties, in the same direction, so pages never overlap or skip.
+    order_by = ([column.desc(), products.c.id.desc()] if descending
+                else [column.asc(), products.c.id.asc()])
+    return _PageStatements.build(products, conditions, order_by)
+
+
+_PRODUCT_BY_ID = sa.select(products).where(products.c.id == sa.bindparam("product_id"))
+_PRODUCTS_BY_IDS = sa.select(products).where(
+    products.c.id.in_(sa.bindparam("product_ids", expanding=True)))
+# Takes `wanted` units if that many are left; the WHERE clause is the guard (see `reserve`).
+_TAKE_STOCK = (products.update()
+               .where(products.c.id == sa.bindparam("product_id"),
+                      products.c.stock >= sa.bindparam("wanted"), ~products.c.is_deleted)
+               .values(stock=products.c.stock - sa.bindparam("wanted")))
+_GIVE_BACK_STOCK = (products.update().where(products.c.id == sa.bindparam("product_id"))
+                    .values(stock=products.c.stock + sa.bindparam("returned")))
+
+
 class SqlProductRepository(_Repository):
     def add(self, product: Product) -> Product:
         product_id = self._conn.execute(products.insert().values(
@@ -234,14 +298,14 @@ class SqlProductRepository(_Repository):
         return evolve(product, id=product_id)
 
     def get(self, product_id: int) -> Product | None:
-        row = self._conn.execute(sa.select(products).where(products.c.id == product_id)).first()
+        row = self._conn.execute(_PRODUCT_BY_ID, {"product_id": product_id}).first()
         return _product(row) if row is not None else None
 
     def get_many(self, product_ids: Iterable[int]) -> dict[int, Product]:
         ids = sorted(set(product_ids))
         if not ids:
             return {}
-        rows = self._conn.execute(sa.select(products).where(products.c.id.in_(ids)))
+        rows = self._conn.execute(_PRODUCTS_BY_IDS, {"product_ids": ids})
         return {row.id: _product(row) for row in rows}
 
     def save(self, product: Product) -> None:
@@ -256,18 +320,10 @@ class SqlProductRepository(_Repository):
             products.update().where(products.c.id == product_id).values(stock=stock))
 
     def find(self, query: ProductQuery) -> Page[Product]:
-        conditions: list[sa.ColumnElement[bool]] = []
-        if not query.include_deleted:
-            conditions.append(~products.c.is_deleted)
-        if query.in_stock:
-            conditions.append(products.c.stock > 0)
-        if query.search:
-            conditions.append(products.c.name.icontains(query.search, autoescape=True))
-        column, descending = _PRODUCT_ORDER[query.ordering]
-        # The id breaks ties, in the same direction, so pages never overlap or skip.
-        order_by = ([column.desc(), products.c.id.desc()] if descending
-                    else [column.asc(), products.c.id.asc()])
-        rows, count = self._page(products, conditions, order_by, query.page)
+        statements = _product_listing(query.ordering, include_deleted=query.include_deleted,
+                                      in_stock=query.in_stock, searching=bool(query.search))
+        values = {"search": _like_escaped(query.search)} if query.search else {}
+        rows, count = self._page(statements, values, query.page)
         return Page(items=[_product(row) for row in rows], count=count, request=query.page)
 
     def reserve(self, lines: Sequence[StockLine]) -> list[Shortfall]:
@@ -284,11 +340,7 @@ class SqlProductRepository(_Repository):
         short: list[StockLine] = []
         for line in sorted(lines, key=lambda line: line.product_id):
             result = self._conn.execute(
-                products.update()
-                .where(products.c.id == line.product_id,
-                       products.c.stock >= line.quantity,
-                       ~products.c.is_deleted)
-                .values(stock=products.c.stock - line.quantity))
+                _TAKE_STOCK, {"product_id": line.product_id, "wanted": line.quantity})
             (taken if result.rowcount == 1 else short).append(line)
         if not short:
             return []
@@ -306,8 +358,8 @@ class SqlProductRepository(_Repository):
             return
         if len(summed) == 1:
             [line] = summed
-            self._conn.execute(products.update().where(products.c.id == line.product_id)
-                               .values(stock=products.c.stock + line.quantity))
+            self._conn.execute(_GIVE_BACK_STOCK,
+                               {"product_id": line.product_id, "returned": line.quantity})
             return
         ids = [line.product_id for line in summed]
         quantities = [line.quantity for line in summed]
@@ -331,9 +383,8 @@ class SqlProductRepository(_Repository):
             return
         # SQLite, in-process: one executemany, in ascending id order.
         self._conn.execute(
-            products.update().where(products.c.id == sa.bindparam("product_id"))
-            .values(stock=products.c.stock + sa.bindparam("quantity")),
-            [{"product_id": product_id, "quantity": quantity}
+            _GIVE_BACK_STOCK,
+            [{"product_id": product_id, "returned": quantity}
              for product_id, quantity in zip(ids, quantities, strict=True)])
 
     def _available(self, product_ids: list[int]) -> dict[int, int]:
@@ -371,16 +422,43 @@ def _payment_values(payment: PaymentIntention | None) -> dict[str, str | None]:
     }
 
 
+@functools.cache
+def _order_listing(*, by_user: bool, by_status: bool, by_refund: bool) -> _PageStatements:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if by_user:
+        conditions.append(orders.c.user_id == sa.bindparam("user_id"))
+    if by_status:
+        conditions.append(orders.c.status == sa.bindparam("status"))
+    if by_refund:
+        conditions.append(orders.c.needs_refund == sa.bindparam("needs_refund"))
+    return _PageStatements.build(orders, conditions,
+                                 [orders.c.created_at.desc(), orders.c.id.desc()])
+
+
+_INSERT_ORDER = orders.insert().returning(orders.c.id)
+_INSERT_ORDER_LINES = order_lines.insert()
+_ORDER_BY = {column.name: sa.select(orders).where(column == sa.bindparam("value")).limit(1)
+             for column in (orders.c.id, orders.c.provider_order_id)}
+_LINES_OF_ORDERS = (sa.select(order_lines)
+                    .where(order_lines.c.order_id.in_(sa.bindparam("order_ids", expanding=True)))
+                    .order_by(order_lines.c.order_id, order_lines.c.id))
+# Conditional on the status the writer read (see `update`).
+_MOVE_ORDER = (orders.update()
+               .where(orders.c.id == sa.bindparam("order_id"),
+                      orders.c.status == sa.bindparam("expected_status")))
+_ATTACH_PAYMENT = orders.update().where(orders.c.id == sa.bindparam("order_id"))
+
+
 class SqlOrderRepository(_Repository):
     def add(self, order: Order) -> Order:
-        order_id = self._conn.execute(orders.insert().values(
-            user_id=order.user_id, status=order.status.value, currency=order.currency,
-            expires_at=order.expires_at, needs_refund=order.needs_refund,
-            created_at=order.created_at, updated_at=order.updated_at,
+        order_id = self._conn.execute(_INSERT_ORDER, {
+            "user_id": order.user_id, "status": order.status.value, "currency": order.currency,
+            "expires_at": order.expires_at, "needs_refund": order.needs_refund,
+            "created_at": order.created_at, "updated_at": order.updated_at,
             **_payment_values(order.payment),
-        ).returning(orders.c.id)).scalar_one()
+        }).scalar_one()
         if order.lines:
-            self._conn.execute(order_lines.insert(), [
+            self._conn.execute(_INSERT_ORDER_LINES, [
                 {"order_id": order_id, "product_id": line.product_id, "name": line.name,
                  "unit_price": line.unit_price.amount, "quantity": line.quantity}
                 for line in order.lines
@@ -388,21 +466,18 @@ class SqlOrderRepository(_Repository):
         return evolve(order, id=order_id)
 
     def get(self, order_id: int) -> Order | None:
-        return self._first(orders.c.id == order_id)
+        return self._first("id", order_id)
 
     def get_by_provider_order_id(self, provider_order_id: str) -> Order | None:
-        return self._first(orders.c.provider_order_id == provider_order_id)
+        return self._first("provider_order_id", provider_order_id)
 
     def find(self, query: OrderQuery) -> Page[Order]:
-        conditions: list[sa.ColumnElement[bool]] = []
-        if query.user_id is not None:
-            conditions.append(orders.c.user_id == query.user_id)
-        if query.status is not None:
-            conditions.append(orders.c.status == query.status.value)
-        if query.needs_refund is not None:
-            conditions.append(orders.c.needs_refund == query.needs_refund)
-        rows, count = self._page(orders, conditions,
-                                 [orders.c.created_at.desc(), orders.c.id.desc()], query.page)
+        statements = _order_listing(by_user=query.user_id is not None,
+                                    by_status=query.status is not None,
+                                    by_refund=query.needs_refund is not None)
+        values = {"user_id": query.user_id, "needs_refund": query.needs_refund,
+                  "status": query.status.value if query.status is not None else None}
+        rows, count = self._page(statements, values, query.page)
         lines = self._lines_of([row.id for row in rows])
         return Page(items=[_order(row, lines.get(row.id, [])) for row in rows],
                     count=count, request=query.page)
@@ -411,16 +486,15 @@ class SqlOrderRepository(_Repository):
         # Conditional on the status this writer read: of several racing writers (expiry,
         # callbacks, the gateway-failure path) exactly one moves the order, so its stock is
         # released or re-taken at most once.
-        result = self._conn.execute(
-            orders.update()
-            .where(orders.c.id == order.id, orders.c.status == expected_status.value)
-            .values(status=order.status.value, needs_refund=order.needs_refund,
-                    updated_at=order.updated_at))
+        result = self._conn.execute(_MOVE_ORDER, {
+            "order_id": order.id, "expected_status": expected_status.value,
+            "status": order.status.value, "needs_refund": order.needs_refund,
+            "updated_at": order.updated_at})
         return result.rowcount == 1
 
     def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
-        self._conn.execute(orders.update().where(orders.c.id == order_id)
-                           .values(updated_at=now, **_payment_values(payment)))
+        self._conn.execute(_ATTACH_PAYMENT,
+                           {"order_id": order_id, "updated_at": now, **_payment_values(payment)})
 
     def expire_overdue(self, now: datetime, limit: int,
                        target: OrderStatus) -> dict[int, list[StockLine]]:
@@ -465,8 +539,8 @@ class SqlOrderRepository(_Repository):
             result[row.order_id].append(StockLine(row.product_id, row.quantity))
         return result
 
-    def _first(self, condition: sa.ColumnElement[bool]) -> Order | None:
-        row = self._conn.execute(sa.select(orders).where(condition).limit(1)).first()
+    def _first(self, column: str, value: object) -> Order | None:
+        row = self._conn.execute(_ORDER_BY[column], {"value": value}).first()
         if row is None:
             return None
         return _order(row, self._lines_of([row.id]).get(row.id, []))
@@ -476,9 +550,7 @@ class SqlOrderRepository(_Repository):
         if not order_ids:
             return {}
         grouped: dict[int, list[Row[Any]]] = {}
-        rows = self._conn.execute(
-            sa.select(order_lines).where(order_lines.c.order_id.in_(order_ids))
-            .order_by(order_lines.c.order_id, order_lines.c.id))
+        rows = self._conn.execute(_LINES_OF_ORDERS, {"order_ids": order_ids})
         for row in rows:
             grouped.setdefault(row.order_id, []).append(row)
         return grouped
