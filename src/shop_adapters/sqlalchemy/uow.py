@@ -7,6 +7,7 @@ from types import TracebackType
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shop_adapters.sqlalchemy import repositories as repos
 from shop_adapters.sqlalchemy.database import SQLITE_BEGIN_OPTION
@@ -16,8 +17,8 @@ from shop_core.ports import UnitOfWork
 log = logging.getLogger(__name__)
 
 
-def _unavailable(error: OperationalError) -> Unavailable:
-    log.warning("Database unavailable: %s", error.orig)
+def _unavailable(error: OperationalError | PoolTimeout) -> Unavailable:
+    log.warning("Database unavailable: %s", getattr(error, "orig", None) or error)
     return Unavailable("The database is unavailable right now; try again shortly.")
 
 
@@ -57,7 +58,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             raise RuntimeError("This unit of work is already in a transaction")
         try:
             connection = self._engine.connect()
-        except OperationalError as error:
+        except (OperationalError, PoolTimeout) as error:
+            # PoolTimeout: every connection of this process stayed busy for the whole wait.
             raise _unavailable(error) from error
         if connection.dialect.name == "sqlite" and not self.read_only:
             # See `Database`: take SQLite's write lock up front, so that writers queue on

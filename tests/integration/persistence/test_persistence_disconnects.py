@@ -48,3 +48,31 @@ def test_after_a_restart_one_unit_of_work_per_pool_fails_and_the_pools_recover(
             with pg_db.unit_of_work(read_only=read_only) as uow:
                 assert uow.products.get(product.id or 0) is not None
     assert stock_of(pg_db, product.id or 0) == 3
+
+
+def test_writers_beyond_the_pool_wait_for_a_connection_then_get_unavailable(
+        postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from shop_adapters.sqlalchemy import database, migrate
+
+    monkeypatch.setattr(database, "POOL_TIMEOUT_SECONDS", 0.2)
+    migrate.upgrade(postgres_url)
+    db = Database(postgres_url)
+    try:
+        product = add_product(db, stock=3)
+        busy = [db.unit_of_work() for _ in range(database.WRITE_POOL_SIZE)]
+        for uow in busy:
+            uow.__enter__()
+        # One writer too many: it waits for a connection, and when none comes back in time
+        # it is the core's Unavailable (503), not a crash.
+        with pytest.raises(Unavailable), db.unit_of_work() as extra:
+            extra.products.get(product.id or 0)
+        # Readers have their own pool and are not held up by the writers.
+        with db.unit_of_work(read_only=True) as reader:
+            assert reader.products.get(product.id or 0) is not None
+        busy[0].__exit__(None, None, None)
+        with db.unit_of_work() as writer:  # a connection came back: writing works again
+            assert writer.products.get(product.id or 0) is not None
+        for uow in busy[1:]:
+            uow.__exit__(None, None, None)
+    finally:
+        db.dispose()
