@@ -43,12 +43,6 @@ if TYPE_CHECKING:
     from shop_adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
 
 
-# Every matching row's count, on each row of a page (PostgreSQL): the page and its total in
-# one statement, one round trip, instead of a COUNT and a SELECT. The window runs over all
-# matching rows before LIMIT, as the COUNT did. Not on SQLite: there is no round trip to
-# save in-process, and its window materializes every row (measured 0.14 -> 0.85 ms a page).
-_TOTAL = sa.func.count().over().label("total_count")
-
 # LIKE's escape character for search terms: a customer's "%" or "_" matches itself.
 _LIKE_ESCAPE = "/"
 
@@ -66,7 +60,6 @@ class _PageStatements:
     cost more than running it: a catalogue page's lookup took 0.52 ms of CPU, 0.25 ms when
     its statement is reused."""
 
-    rows: sa.Select[Any]
     rows_with_total: sa.Select[Any]
     count: sa.Select[Any]
 
@@ -75,8 +68,13 @@ class _PageStatements:
               order_by: list[sa.UnaryExpression[Any]]) -> _PageStatements:
         rows = (sa.select(table).where(*conditions).order_by(*order_by)
                 .limit(sa.bindparam("page_limit")).offset(sa.bindparam("page_offset")))
-        return cls(rows=rows, rows_with_total=rows.add_columns(_TOTAL),
-                   count=sa.select(sa.func.count()).select_from(table).where(*conditions))
+        count = sa.select(sa.func.count()).select_from(table).where(*conditions)
+        # Every matching row's count on each row of the page: the page and its total in one
+        # statement, one round trip. An uncorrelated subquery, which both databases run
+        # once; `count(*) OVER ()` instead made PostgreSQL materialize and sort every
+        # matching row before the LIMIT (0.24 -> 0.13 ms a page), and SQLite too.
+        total = count.scalar_subquery().label("total_count")
+        return cls(rows_with_total=rows.add_columns(total), count=count)
 
 
 class _Repository:
@@ -92,19 +90,13 @@ class _Repository:
         """One page of the rows `statements` select with `values`, and how many match in
         all."""
         values = {**values, "page_limit": page.page_size, "page_offset": page.offset}
-        if self._conn.dialect.name == "postgresql":
-            rows = self._conn.execute(statements.rows_with_total, values).all()
-            if rows:
-                return rows, int(rows[0].total_count)
-            if page.offset == 0:
-                return rows, 0
-            # Past the end: an empty page carries no total, so count separately.
-            return rows, self._count(statements, values)
-        count = self._count(statements, values)
-        return self._conn.execute(statements.rows, values).all(), count
-
-    def _count(self, statements: _PageStatements, values: dict[str, Any]) -> int:
-        return int(self._conn.execute(statements.count, values).scalar_one())
+        rows = self._conn.execute(statements.rows_with_total, values).all()
+        if rows:
+            return rows, int(rows[0].total_count)
+        if page.offset == 0:
+            return rows, 0
+        # Past the end: an empty page carries no total, so count separately.
+        return rows, int(self._conn.execute(statements.count, values).scalar_one())
 
     def _insert_ignoring_conflict(self, table: sa.Table, values: dict[str, Any],
                                   conflict_columns: list[str]) -> bool:

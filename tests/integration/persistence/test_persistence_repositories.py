@@ -345,13 +345,13 @@ def test_find_products_counts_with_the_page_and_still_counts_past_the_end(
                 page=PageRequest(page=page, page_size=2), **kw))  # type: ignore[arg-type]
         return found.count, len(found.items), counter.count
 
-    # PostgreSQL: the page carries its total (one statement); SQLite: COUNT, then the page.
-    one = 1 if db.is_postgresql else 2
-    assert find(1) == (5, 2, one)
-    assert find(3) == (5, 1, one)
+    # The page carries its total: one statement.
+    assert find(1) == (5, 2, 1)
+    assert find(3) == (5, 1, 1)
     assert find(4) == (5, 0, 2)  # past the end: the empty page carries no total, so COUNT
-    assert find(1, search="nothing like it") == (0, 0, one)  # an empty first page is 0
-    assert find(2, in_stock=True) == (4, 2, one)
+    assert find(1, search="nothing like it") == (0, 0, 1)  # an empty first page is 0
+    assert find(2, in_stock=True) == (4, 2, 1)
+    assert find(1, search="p3") == (1, 1, 1)
 
 
 def test_equal_sort_keys_page_by_id_without_overlap(db: Database, make_product: ProductMaker
@@ -431,9 +431,8 @@ def test_find_orders_newest_first_filtered_with_lines_in_constant_queries(
     for size in (2, 10):
         with uow, _StatementCounter(db) as counter:
             page = uow.orders.find(OrderQuery(page=PageRequest(page=1, page_size=size)))
-        # Orders (with their total on PostgreSQL; a COUNT first on SQLite), then lines:
-        # no query per order.
-        assert counter.count == (2 if db.is_postgresql else 3)
+        # Orders with their total, then lines: no query per order.
+        assert counter.count == 2
         assert page.count == 12 and len(page.items) == size
         assert all(o.lines for o in page.items)
     with uow:
