@@ -138,7 +138,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from shop_web import payments, sandbox
+    from shop_web import payments
     from shop_web.api import auth, docs, health, orders, products, profile
     from shop_web.extensions import api
 
@@ -148,4 +148,6 @@ def _register_blueprints(app: Flask) -> None:
     api.register_blueprint(payments.blueprint)
     app.register_blueprint(payments.pages)
     if app.extensions["shop"].settings.paymob_mode == "sandbox":
+        from shop_web import sandbox  # its checkout pages exist only in sandbox mode
+
         app.register_blueprint(sandbox.blueprint)
