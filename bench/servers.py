@@ -24,9 +24,7 @@ GUNICORN_SETTINGS = ["--worker-class", "gthread", "--workers", str(CORES),
                      "--threads", "16", "--timeout", "30", "--keep-alive", "5",
                      "--backlog", "2048", "--graceful-timeout", "10",
                      # Several gunicorns run at once (here and in tests): no shared socket.
-                     "--no-control-socket",
-                     # The shop's worker hooks (`shop serve` passes the same).
-                     "--config", "python:shop_web.gunicorn_config"]
+                     "--no-control-socket"]
 
 GUNICORN_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
 

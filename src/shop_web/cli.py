@@ -184,7 +184,7 @@ def _serve(settings: Settings, port: int | None, workers: int | None, threads: i
     args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(count),
             "--worker-class", "gthread", "--threads", str(threads),
             "--access-logfile", "-", "--timeout", "30", "--no-control-socket",
-            "--config", "python:shop_web.gunicorn_config", "shop_web.app:create_app()"]
+            "shop_web.app:create_app()"]
     # Threads each get a glibc malloc arena by default, and memory freed in one is not
     # reused by the others: two arenas keep a threaded worker's resident memory flat.
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
