@@ -24,7 +24,10 @@ GUNICORN_SETTINGS = ["--worker-class", "gthread", "--workers", str(CORES),
                      "--threads", "16", "--timeout", "30", "--keep-alive", "5",
                      "--backlog", "2048", "--graceful-timeout", "10",
                      # Several gunicorns run at once (here and in tests): no shared socket.
-                     "--no-control-socket"]
+                     "--no-control-socket",
+                     # A socket per worker, as `shop serve`: the kernel spreads the load
+                     # tool's keep-alive connections over the workers (see shop_web/cli.py).
+                     "--reuse-port"]
 
 GUNICORN_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
 

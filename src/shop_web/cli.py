@@ -148,7 +148,7 @@ def expire_orders() -> None:
               help="Threads per worker process.")
 def serve(port: int | None, workers: int | None, threads: int) -> None:
     """Serve the API with gunicorn (threaded workers)."""
-    _serve(_settings(), port, workers, threads)
+    _serve(_settings(), port, workers, threads, reuse_port=True)
 
 
 @main.command("run-dev", hidden=True)
@@ -172,7 +172,8 @@ def run_dev() -> None:
     _serve(settings, None, None, THREADS)
 
 
-def _serve(settings: Settings, port: int | None, workers: int | None, threads: int) -> None:
+def _serve(settings: Settings, port: int | None, workers: int | None, threads: int, *,
+           reuse_port: bool = False) -> None:
     bind = f"127.0.0.1:{port or settings.port}" if settings.shop_env != "production" \
         else f"0.0.0.0:{port or settings.port}"
     count = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -185,6 +186,13 @@ def _serve(settings: Settings, port: int | None, workers: int | None, threads: i
             "--worker-class", "gthread", "--threads", str(threads),
             "--access-logfile", "-", "--timeout", "30", "--no-control-socket",
             "shop_web.app:create_app()"]
+    if reuse_port:
+        # Each worker listens on its own socket and the kernel spreads new connections over
+        # them. On one shared socket, whichever worker woke first took the connections, and
+        # a keep-alive client stays with its worker: 8 clients could all land on one worker
+        # and get half the capacity (measured: 664 against 1,200-1,500 requests/s). Not for
+        # `make run`, where a second copy should fail on the busy port rather than share it.
+        args.insert(-1, "--reuse-port")
     # Threads each get a glibc malloc arena by default, and memory freed in one is not
     # reused by the others: two arenas keep a threaded worker's resident memory flat.
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")

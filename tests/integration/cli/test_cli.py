@@ -115,3 +115,50 @@ def test_production_refuses_to_start_without_real_secrets(env: dict[str, str]) -
     result = shop_command(production, "expire-orders")
     assert result.exit_code != 0
     assert "JWT_SECRET_KEY" in result.output
+
+
+def test_serve_runs_the_api_under_gunicorn(env: dict[str, str], tmp_path: Path) -> None:
+    """`shop serve` as production runs it: gunicorn, two threaded workers, each on its own
+    socket (SO_REUSEPORT; `make bench` shows the load spreading over them)."""
+    import os
+    import shutil
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    shop_command(env, "db", "upgrade")
+    shop_command(env, "seed-demo")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    shop = shutil.which("shop", path=str(Path(sys.executable).parent)) or "shop"
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(
+        [shop, "serve", "--port", str(port), "--workers", "2", "--threads", "2"],
+        env={**os.environ, **env, "SHOP_INSTANCE_PATH": str(tmp_path / "instance")},
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, \
+                (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        for _ in range(20):  # a new connection each time: the kernel picks the worker
+            page = requests.get(f"{base}/api/v1/products/", timeout=5)
+            assert page.status_code == 200 and page.json()["count"] == len(DEMO_PRODUCTS)
+        booted = (tmp_path / "serve.log").read_text().count("Booting worker")
+        assert booted == 2
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(15)
+        log.close()
