@@ -59,6 +59,8 @@ class UtcDateTime(fields.DateTime):
 
 def utc_isoformat(value: datetime) -> str:
     """`value` in UTC as ISO 8601 with its offset (a naive value is taken as UTC)."""
+    if value.tzinfo is UTC:  # as the repositories return them: no conversion to pay for
+        return value.isoformat()
     aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return aware.isoformat()
 
