@@ -172,6 +172,12 @@ def run_dev() -> None:
     _serve(settings, None, None, THREADS)
 
 
+# gunicorn's access log line: client, time, request line, status, bytes, duration (µs), the
+# request id (the X-Request-ID header `shop_web.request_log` sets) and user agent.
+ACCESS_LOG_FORMAT = ('%(h)s %(t)s "%(r)s" %(s)s %(b)s %(D)sus '
+                     'request_id=%({x-request-id}o)s "%(a)s"')
+
+
 def _serve(settings: Settings, port: int | None, workers: int | None, threads: int, *,
            reuse_port: bool = False) -> None:
     bind = f"127.0.0.1:{port or settings.port}" if settings.shop_env != "production" \
@@ -184,7 +190,8 @@ def _serve(settings: Settings, port: int | None, workers: int | None, threads: i
     # server beside `make run`, say) would take it from each other.
     args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(count),
             "--worker-class", "gthread", "--threads", str(threads),
-            "--access-logfile", "-", "--timeout", "30", "--no-control-socket",
+            "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
+            "--timeout", "30", "--no-control-socket",
             "shop_web.app:create_app()"]
     if reuse_port:
         # Each worker listens on its own socket and the kernel spreads new connections over

@@ -48,8 +48,13 @@ def webhook() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationError({}, "The callback body must be a JSON object.")
-    callback = verify_transaction_callback(body, request.args.get("hmac"),
-                                           shop.paymob.hmac_secret)
+    try:
+        callback = verify_transaction_callback(body, request.args.get("hmac"),
+                                               shop.paymob.hmac_secret)
+    except InvalidSignature as refused:
+        # Worth an operator's eye: with a wrong PAYMOB_HMAC_SECRET every payment is refused.
+        log.warning("Refused a Paymob callback: %s", refused)
+        raise
     if callback is None:
         log.info("Ignored a verified Paymob callback of type %r", body.get("type"))
         return {"detail": "Ignored: not a transaction callback.", "outcome": "ignored"}

@@ -1,20 +1,21 @@
-"""Request logging: every log line of a request carries its id, and the response says it.
+"""Request ids: every log line of a request carries its id, and the response says it.
 
 A caller may send `X-Request-ID` (a proxy usually does); otherwise one is made up. The id is
-kept only if it is short and printable, so a client cannot forge log lines with it."""
+kept only if it is short and printable, so a client cannot forge log lines with it.
+
+The access log (a line per request, with its id and duration) is gunicorn's, in the format
+`shop serve` gives it (`shop_web.cli.ACCESS_LOG_FORMAT`): writing it from the app as well
+cost a catalogue page a tenth of its CPU, and every request was logged twice."""
 
 from __future__ import annotations
 
 import logging
 import re
-import time
 import uuid
 
 from flask import Flask, Response, g, has_request_context, request
 
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-log = logging.getLogger("shop_web.requests")
 
 
 class RequestIdFilter(logging.Filter):
@@ -43,14 +44,10 @@ def init_app(app: Flask) -> None:
     def _assign_request_id() -> None:
         offered = request.headers.get("X-Request-ID", "")
         g.request_id = offered if _ACCEPTABLE_ID.match(offered) else uuid.uuid4().hex
-        g.request_started = time.perf_counter()
 
     @app.after_request
-    def _log_and_tag(response: Response) -> Response:
+    def _tag(response: Response) -> Response:
         request_id = g.get("request_id")
         if request_id:
             response.headers["X-Request-ID"] = request_id
-            elapsed_ms = (time.perf_counter() - g.request_started) * 1000
-            log.info("%s %s -> %s in %.1f ms", request.method, request.path,
-                     response.status_code, elapsed_ms)
         return response

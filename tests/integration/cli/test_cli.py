@@ -119,8 +119,10 @@ def test_production_refuses_to_start_without_real_secrets(env: dict[str, str]) -
 
 def test_serve_runs_the_api_under_gunicorn(env: dict[str, str], tmp_path: Path) -> None:
     """`shop serve` as production runs it: gunicorn, two threaded workers, each on its own
-    socket (SO_REUSEPORT; `make bench` shows the load spreading over them)."""
+    socket (SO_REUSEPORT; `make bench` shows the load spreading over them), and an access
+    log line per request."""
     import os
+    import re
     import shutil
     import signal
     import socket
@@ -156,9 +158,15 @@ def test_serve_runs_the_api_under_gunicorn(env: dict[str, str], tmp_path: Path) 
         for _ in range(20):  # a new connection each time: the kernel picks the worker
             page = requests.get(f"{base}/api/v1/products/", timeout=5)
             assert page.status_code == 200 and page.json()["count"] == len(DEMO_PRODUCTS)
-        booted = (tmp_path / "serve.log").read_text().count("Booting worker")
-        assert booted == 2
+        requests.get(f"{base}/api/v1/products/?page_size=2", timeout=5,
+                     headers={"X-Request-ID": "serve-test-1"})
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(15)
         log.close()
+    logged = (tmp_path / "serve.log").read_text()
+    assert logged.count("Booting worker") == 2
+    # The access log: one line per request, with its status, duration and request id.
+    [line] = [line for line in logged.splitlines() if "request_id=serve-test-1" in line]
+    assert '"GET /api/v1/products/?page_size=2 HTTP/1.1" 200' in line
+    assert re.search(r" \d+us request_id=", line), line
