@@ -202,9 +202,12 @@ def invalid_page() -> NoReturn:
 
 
 def _page_url(number: int) -> str:
-    args = [(key, value) for key, value in flask.request.args.items(multi=True)
-            if key != "page"]
+    request = flask.request
+    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
     if number > 1:
         args.append(("page", str(number)))
     query = urlencode(args)
-    return f"{flask.request.base_url}?{query}" if query else flask.request.base_url
+    # `request.base_url`, without its round trip through URL quoting and back (6% of a
+    # catalogue page's CPU); the API's paths are plain ASCII.
+    base = f"{request.scheme}://{request.host}{request.root_path}{request.path}"
+    return f"{base}?{query}" if query else base
