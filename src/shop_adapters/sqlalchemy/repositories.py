@@ -57,7 +57,7 @@ def _like_escaped(text: str) -> str:
 class _PageStatements:
     """One listing's statements, built once per shape of query (which filters are on) with
     bound parameters for the values. Building a statement and its cache key on every request
-    cost more than running it: a catalogue page's lookup took 0.52 ms of CPU, 0.25 ms when
+    cost more than running it: a catalogue page's lookup took 0.52 ms of CPU, 0.31 ms when
     its statement is reused."""
 
     rows_with_total: sa.Select[Any]
