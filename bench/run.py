@@ -162,8 +162,14 @@ class Run:
         pg_cpu = servers.cpu_seconds(servers.postgres_pids())
         result: LoadResult = self.tool.run(url, concurrency, seconds, **kwargs)
         data = result.as_dict()
-        spent = servers.cpu_used(server_cpu, servers.cpu_seconds(server_pids))
+        after = servers.cpu_seconds(server_pids)
+        spent = servers.cpu_used(server_cpu, after)
         data["server_cores"] = round(spent / result.duration_s, 2)
+        # Per gunicorn worker: a worker near one core beside an idle one means the clients'
+        # connections were not spread over the workers, and the figure says so little.
+        data["worker_cores"] = [
+            round((after[pid] - server_cpu.get(pid, 0.0)) / result.duration_s, 2)
+            for pid in server_pids[1:] if pid in after]
         # Every PostgreSQL backend on the machine, other users' included: an upper bound.
         spent = servers.cpu_used(pg_cpu, servers.cpu_seconds(servers.postgres_pids()))
         data["postgres_cores"] = round(spent / result.duration_s, 2)
@@ -256,7 +262,8 @@ class Run:
                 table[name].append(data)
                 log(f"reads {name:<7} c={concurrency:<3} {data['rps']:>8.1f} req/s "
                     f"p50 {data['p50_ms']:.1f} ms p99 {data['p99_ms']:.1f} ms "
-                    f"(client {data['client_cores']} cores, server {data['server_cores']})")
+                    f"(client {data['client_cores']} cores, server {data['server_cores']}: "
+                    f"{data['worker_cores']} per worker)")
         self.results["reads"] = table
 
     def orders(self, label: str, base: str, server: servers.Process, product_id: int,
@@ -273,7 +280,8 @@ class Run:
             log(f"orders {label} c={concurrency:<3} {data['rps']:>7.1f} orders/s "
                 f"p50 {data['p50_ms']:.1f} ms p99 {data['p99_ms']:.1f} ms, "
                 f"{data['failed']} failed (client {data['client_cores']} cores, "
-                f"server {data['server_cores']}, postgres {data['postgres_cores']})")
+                f"server {data['server_cores']}: {data['worker_cores']} per worker, "
+                f"postgres {data['postgres_cores']})")
             if limit is not None:
                 time.sleep(SETTLE_SECONDS)
                 limit(concurrency)
