@@ -500,3 +500,25 @@ def test_idempotency_keys_are_unique_per_user(
     with uow:
         assert uow.idempotency_keys.get(alice.id or 0, "key-1") == record
         assert uow.idempotency_keys.get(alice.id or 0, "key-2") is None
+
+
+def test_a_catalogue_page_reads_products_exactly_as_get_does(
+        db: Database, make_product: ProductMaker) -> None:
+    # A page and `get` build products from their rows by position; every field must come
+    # back whole: aware UTC timestamps to the microsecond, real booleans, non-ASCII text,
+    # money in minor units.
+    moments = [datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC),
+               datetime(2026, 6, 30, 23, 59, 59, tzinfo=timezone(timedelta(hours=3))),
+               datetime(2026, 12, 31, 0, 0, 0, 1, tzinfo=UTC)]
+    made = [make_product(name=f"Tasse {i} ☕", price=100 * i + 7, stock=i, created_at=at,
+                         is_deleted=i == 1)
+            for i, at in enumerate(moments)]
+    with db.unit_of_work(read_only=True) as uow:
+        page = uow.products.find(ProductQuery(include_deleted=True,
+                                              ordering=ProductOrdering.CREATED))
+        expected = [uow.products.get(product.id or 0) for product in made]
+    assert list(page.items) == expected and page.count == 3
+    assert [p.is_deleted for p in page.items] == [False, True, False]
+    assert all(type(p.is_deleted) is bool for p in page.items)  # noqa: E721 - not 0 or 1
+    assert all(p.created_at.tzinfo is UTC for p in page.items)
+    assert page.items[1].created_at == moments[1]  # the same instant, given in UTC
