@@ -434,6 +434,8 @@ def _order_listing(*, by_user: bool, by_status: bool, by_refund: bool) -> _PageS
                                  [orders.c.created_at.desc(), orders.c.id.desc()])
 
 
+# The inserts and updates below take their columns from the names of the parameters they are
+# run with (SQLAlchemy's INSERT/UPDATE without .values()).
 _INSERT_ORDER = orders.insert().returning(orders.c.id)
 _INSERT_ORDER_LINES = order_lines.insert()
 _ORDER_BY = {column.name: sa.select(orders).where(column == sa.bindparam("value")).limit(1)
