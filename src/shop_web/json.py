@@ -18,7 +18,13 @@ class OrjsonProvider(DefaultJSONProvider):
     """Flask's JSON provider with orjson's encoder; what orjson cannot encode itself (a
     Decimal, say) goes through Flask's usual conversions."""
 
+    sort_keys = False  # the documented order, here and in the standard encoder below
+
     def dumps(self, obj: Any, **kwargs: Any) -> str:
+        if kwargs:
+            # Formatting asked for by name (the OpenAPI document's `indent=2`): orjson has
+            # no equivalent for all of them, and these are not the hot path.
+            return super().dumps(obj, **kwargs)
         return self._encode(obj).decode()
 
     def response(self, *args: Any, **kwargs: Any) -> Response:

@@ -25,6 +25,7 @@ SECURED = {("/api/v1/profile/", "get"), ("/api/v1/profile/", "put"),
 def test_document_describes_every_endpoint_and_its_errors(lite: Api) -> None:
     response = lite.http.get("/api/v1/openapi.json")
     assert response.status_code == 200
+    assert response.data.startswith(b'{\n  "')  # indented for people to read
     document = response.json
     assert document["openapi"].startswith("3.")
     paths = document["paths"]
