@@ -119,10 +119,13 @@ def _create_engine(url: URL, *, read_only: bool = False) -> Engine:
             # and let the kernel notice a dead server, without a query per checkout.
             "keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10,
             "keepalives_count": 3,
+            # Sessions in UTC, whatever the server's default: psycopg then returns aware UTC
+            # datetimes as they are, and `UTCDateTime` need not convert each one.
+            "options": "-c timezone=UTC",
         }
         options: dict[str, Any] = {}
         if read_only:
-            connect_args["options"] = "-c default_transaction_read_only=on"
+            connect_args["options"] += " -c default_transaction_read_only=on"
             options["isolation_level"] = "AUTOCOMMIT"
             pool_size, max_overflow = READ_POOL_SIZE, READ_POOL_OVERFLOW
         else:

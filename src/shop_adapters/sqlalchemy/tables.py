@@ -14,9 +14,10 @@ from sqlalchemy.engine import Dialect
 class UTCDateTime(sa.TypeDecorator[datetime]):
     """Timezone-aware UTC in and out, on every dialect.
 
-    PostgreSQL stores `timestamptz`; SQLite has no time zones, so the value is stored as naive
-    UTC text (which also keeps its text ordering chronological) and made aware again on the
-    way out. Naive datetimes are refused rather than guessed at."""
+    PostgreSQL stores `timestamptz` and, its sessions being in UTC, returns values ready to
+    use. SQLite has no time zones, so the value is stored as naive UTC text (which also keeps
+    its text ordering chronological) and made aware again on the way out. Naive datetimes
+    are refused rather than guessed at."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
@@ -28,6 +29,13 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
             raise ValueError(f"Naive datetime {value!r}: the shop stores aware UTC times only")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        # The shop's PostgreSQL sessions run in UTC (see `database.py`), so psycopg already
+        # returns aware UTC datetimes: converting each again was 5% of a catalogue page.
+        if dialect.name == "postgresql":
+            return None
+        return super().result_processor(dialect, coltype)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from attrs import evolve
 
 from shop_adapters.sqlalchemy.database import Database
+from shop_adapters.sqlalchemy.migrate import upgrade
 from shop_adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
 from shop_core.accounts import RefreshToken
 from shop_core.catalogue import ProductOrdering, ProductQuery, Shortfall, StockLine
@@ -19,7 +20,7 @@ from shop_core.pagination import PageRequest
 from shop_core.payments import CallbackOutcome, PaymentEvent, PaymentIntention
 from shop_core.ports import IdempotencyRecord, UnitOfWork
 
-from .support import NOW, ProductMaker, UserMaker, later, new_user, stock_of
+from .support import NOW, ProductMaker, UserMaker, add_product, later, new_user, stock_of
 
 
 def _order(user_id: int, lines: list[OrderLine], created: datetime = NOW,
@@ -112,6 +113,30 @@ def test_ping_raises_when_the_database_is_unreachable(tmp_path: object) -> None:
         database = Database(url)
         with pytest.raises(sa.exc.OperationalError):
             database.ping()
+        database.dispose()
+
+
+def test_times_come_back_in_utc_whatever_the_postgresql_time_zone(postgres_url: str) -> None:
+    # The shop's sessions choose their own time zone: a database whose default is Tokyo's
+    # changes neither the instant read back nor its UTC offset, on the writer or the reader.
+    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        name = conn.exec_driver_sql("SELECT current_database()").scalar()
+        conn.exec_driver_sql(f"ALTER DATABASE \"{name}\" SET timezone = 'Asia/Tokyo'")
+    admin.dispose()
+    upgrade(postgres_url)
+    database = Database(postgres_url)
+    try:
+        cairo = timezone(timedelta(hours=2))
+        product = add_product(database, created_at=datetime(2026, 3, 1, 14, 0, tzinfo=cairo))
+        for read_only in (False, True):
+            with database.unit_of_work(read_only=read_only) as uow:
+                stored = uow.products.get(product.id or 0)
+                page = uow.products.find(ProductQuery())
+            assert stored is not None and list(page.items) == [stored]
+            assert stored.created_at == datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+            assert stored.created_at.tzinfo is UTC and stored.updated_at.tzinfo is UTC
+    finally:
         database.dispose()
 
 
