@@ -21,9 +21,10 @@ SQLITE_BEGIN_OPTION = "shop_sqlite_begin"
 # PostgreSQL connections per process: 20 at most, so size max_connections for
 # (web processes + workers) x 20.
 # Readers: a catalogue page or an order view, one short query each; they never block one
-# another.
-READ_POOL_SIZE = 10
-READ_POOL_OVERFLOW = 6
+# another. All 16 are kept once opened: "overflow" connections above a smaller pool were
+# closed on return, so a process serving more reads at once than the pool held opened a
+# PostgreSQL session (a server process) for most of the extra requests.
+READ_POOL_SIZE = 16
 # Writers: four transactions at a time per process, the others queue for a connection here.
 # Write transactions hold no network call but the database's, so more of them at once only
 # queue inside PostgreSQL instead, where waiting is dearer: 32 orders at once for one popular
@@ -127,7 +128,7 @@ def _create_engine(url: URL, *, read_only: bool = False) -> Engine:
         if read_only:
             connect_args["options"] += " -c default_transaction_read_only=on"
             options["isolation_level"] = "AUTOCOMMIT"
-            pool_size, max_overflow = READ_POOL_SIZE, READ_POOL_OVERFLOW
+            pool_size, max_overflow = READ_POOL_SIZE, 0
         else:
             pool_size, max_overflow = WRITE_POOL_SIZE, 0
         return sa.create_engine(

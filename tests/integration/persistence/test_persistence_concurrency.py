@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from shop_adapters.sqlalchemy.database import Database
-from shop_core.catalogue import StockLine
+from shop_core.catalogue import ProductQuery, StockLine
 from shop_core.errors import OutOfStock
 from shop_core.orders import CartLine, Order, OrderStatus
 from shop_core.payments import CallbackOutcome
@@ -183,3 +185,24 @@ def test_processes_sharing_the_sqlite_file_lose_no_update(sqlite_db: Database) -
         taken = pool.starmap(_take_and_give_back, [(url, product.id or 0, 50)] * 4)
     assert sum(taken) > 0
     assert stock_of(sqlite_db, product.id or 0) == 3
+
+
+def test_sixteen_readers_at_once_keep_their_connections(pg_db: Database) -> None:
+    # Two bursts of sixteen simultaneous reads: the second reuses the first's connections.
+    # Connections above a smaller pool used to be closed on return, and each read beyond it
+    # then paid for a new PostgreSQL session.
+    add_product(pg_db)
+    opened: list[object] = []
+    sa.event.listen(pg_db.read_engine, "connect", lambda *_: opened.append(None))
+    all_in = threading.Barrier(16)
+
+    def read(_: int) -> int:
+        with pg_db.unit_of_work(read_only=True) as uow:
+            all_in.wait(timeout=10)  # every reader holds a connection at this point
+            return len(uow.products.find(ProductQuery()).items)
+
+    assert run_together(16, read) == [1] * 16
+    assert len(opened) == 16
+    opened.clear()
+    assert run_together(16, read) == [1] * 16
+    assert opened == []
