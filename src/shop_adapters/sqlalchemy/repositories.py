@@ -438,6 +438,33 @@ def _order_listing(*, by_user: bool, by_status: bool, by_refund: bool) -> _PageS
 # run with (SQLAlchemy's INSERT/UPDATE without .values()).
 _INSERT_ORDER = orders.insert().returning(orders.c.id)
 _INSERT_ORDER_LINES = order_lines.insert()
+
+
+def _insert_order_with_lines() -> sa.Select[int]:
+    """PostgreSQL: an order and its lines in one statement, the lines passed as arrays in
+    cart order. One round trip instead of two while the reservation's transaction is open."""
+    new_order = (orders.insert()
+                 .values({column.name: sa.bindparam(column.name)
+                          for column in orders.c if column is not orders.c.id})
+                 .returning(orders.c.id).cte("new_order"))
+    line = sa.func.unnest(
+        sa.bindparam("product_ids", type_=postgresql.ARRAY(sa.Integer)),
+        sa.bindparam("names", type_=postgresql.ARRAY(sa.String)),
+        sa.bindparam("unit_prices", type_=postgresql.ARRAY(sa.BigInteger)),
+        sa.bindparam("quantities", type_=postgresql.ARRAY(sa.Integer)),
+    ).table_valued("product_id", "name", "unit_price", "quantity",
+                   with_ordinality="position").render_derived(name="line")
+    new_lines = order_lines.insert().from_select(
+        ["order_id", "product_id", "name", "unit_price", "quantity"],
+        sa.select(new_order.c.id, line.c.product_id, line.c.name, line.c.unit_price,
+                  line.c.quantity)
+        .select_from(new_order.join(line, sa.true()))
+        .order_by(line.c.position),  # line ids in cart order
+    ).cte("new_lines")
+    return sa.select(new_order.c.id).add_cte(new_lines)
+
+
+_INSERT_ORDER_WITH_LINES = _insert_order_with_lines()
 _ORDER_BY = {column.name: sa.select(orders).where(column == sa.bindparam("value")).limit(1)
              for column in (orders.c.id, orders.c.provider_order_id)}
 _LINES_OF_ORDERS = (sa.select(order_lines)
@@ -452,12 +479,22 @@ _ATTACH_PAYMENT = orders.update().where(orders.c.id == sa.bindparam("order_id"))
 
 class SqlOrderRepository(_Repository):
     def add(self, order: Order) -> Order:
-        order_id = self._conn.execute(_INSERT_ORDER, {
+        values = {
             "user_id": order.user_id, "status": order.status.value, "currency": order.currency,
             "expires_at": order.expires_at, "needs_refund": order.needs_refund,
             "created_at": order.created_at, "updated_at": order.updated_at,
             **_payment_values(order.payment),
-        }).scalar_one()
+        }
+        if self._conn.dialect.name == "postgresql":
+            order_id = self._conn.execute(_INSERT_ORDER_WITH_LINES, {
+                **values,
+                "product_ids": [line.product_id for line in order.lines],
+                "names": [line.name for line in order.lines],
+                "unit_prices": [line.unit_price.amount for line in order.lines],
+                "quantities": [line.quantity for line in order.lines],
+            }).scalar_one()
+            return evolve(order, id=order_id)
+        order_id = self._conn.execute(_INSERT_ORDER, values).scalar_one()
         if order.lines:
             self._conn.execute(_INSERT_ORDER_LINES, [
                 {"order_id": order_id, "product_id": line.product_id, "name": line.name,

@@ -88,3 +88,20 @@ def test_catalogue_pages_dump_products_exactly_as_the_documented_schema(client: 
     assert [list(item.items()) for item in response.json["results"]] == \
         [list(item.items()) for item in expected]
     assert [item["is_deleted"] for item in response.json["results"]] == [False, True]
+
+
+def test_an_order_and_its_lines_are_one_insert_on_postgresql(client: Api) -> None:
+    headers = client.auth("amira")
+    lamp, chair = client.product("Lamp", "10.00"), client.product("Chair", "25.50", stock=5)
+    cart = [{"product_id": chair, "quantity": 2}, {"product_id": lamp, "quantity": 1}]
+    with statements(client) as seen:
+        placed = client.http.post("/api/v1/orders/", headers=headers, json={"cart_items": cart})
+    assert placed.status_code == 201, placed.json
+
+    inserts = [s for s in seen if s.lstrip().upper().startswith(("INSERT", "WITH"))]
+    assert len(inserts) == (1 if client.shop.database.is_postgresql else 2), inserts
+    stored = client.http.get(f"/api/v1/orders/{placed.json['id']}/", headers=headers).json
+    assert stored["items"] == placed.json["items"]
+    assert sorted((item["product_id"], item["name"], item["unit_price"], item["quantity"])
+                  for item in stored["items"]) == sorted([(chair, "Chair", "25.50", 2),
+                                                          (lamp, "Lamp", "10.00", 1)])
