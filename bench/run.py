@@ -226,7 +226,7 @@ class Run:
         if database_url.startswith("postgresql"):
             # What autovacuum does within a minute of a bulk load, and a shop in service has
             # long had: without statistics the planner sorts the whole table for each
-            # catalogue page instead of walking the created_at index (twice the server time).
+            # catalogue page instead of walking the created_at index.
             pg.execute(self.pg_db, "ANALYZE")
         return ids
 
