@@ -114,19 +114,8 @@ def _create_engine(url: URL, *, read_only: bool = False) -> Engine:
         if url.get_driver_name() != "psycopg":
             # psycopg 3 is the one PostgreSQL driver installed; accept plain postgresql://.
             url = url.set(drivername="postgresql+psycopg")
-        connect_args: dict[str, Any] = {
-            "connect_timeout": 10, "application_name": "shop",
-            # TCP keepalives keep an idle pooled connection's NAT/load-balancer entry alive
-            # and let the kernel notice a dead server, without a query per checkout.
-            "keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10,
-            "keepalives_count": 3,
-            # Sessions in UTC, whatever the server's default: psycopg then returns aware UTC
-            # datetimes as they are, and `UTCDateTime` need not convert each one.
-            "options": "-c timezone=UTC",
-        }
         options: dict[str, Any] = {}
         if read_only:
-            connect_args["options"] += " -c default_transaction_read_only=on"
             options["isolation_level"] = "AUTOCOMMIT"
             pool_size, max_overflow = READ_POOL_SIZE, 0
         else:
@@ -145,10 +134,33 @@ def _create_engine(url: URL, *, read_only: bool = False) -> Engine:
             # shorter than common idle reapers (PgBouncer, cloud load balancers: 5-10 min),
             # replaces connections before those silently drop them.
             pool_recycle=300,
-            connect_args=connect_args,
+            connect_args=_postgres_connect_args(url, read_only=read_only),
             **options,
         )
     return sa.create_engine(url)
+
+
+def _postgres_connect_args(url: URL, *, read_only: bool) -> dict[str, Any]:
+    """psycopg's parameters: the shop's defaults where the URL gives none (SQLAlchemy lets
+    connect_args override the URL's), and the session settings the shop relies on after any
+    `options` of the URL's, so that they hold (the last -c of a setting wins)."""
+    defaults: dict[str, Any] = {
+        "connect_timeout": 10, "application_name": "shop",
+        # TCP keepalives keep an idle pooled connection's NAT/load-balancer entry alive and
+        # let the kernel notice a dead server, without a query per checkout.
+        "keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+    args = {key: value for key, value in defaults.items() if key not in url.query}
+    given = url.query.get("options", ())
+    session = [*([given] if isinstance(given, str) else given),
+               # UTC whatever the server's default: psycopg then returns aware UTC datetimes
+               # as they are, and `UTCDateTime` need not convert each one.
+               "-c timezone=UTC"]
+    if read_only:
+        session.append("-c default_transaction_read_only=on")  # see `Database`
+    args["options"] = " ".join(session)
+    return args
 
 
 def _in_memory(url: URL) -> bool:

@@ -140,6 +140,23 @@ def test_times_come_back_in_utc_whatever_the_postgresql_time_zone(postgres_url: 
         database.dispose()
 
 
+def test_settings_in_the_database_url_are_kept_beside_the_shops_own(postgres_url: str) -> None:
+    # A DATABASE_URL may carry libpq settings (a statement timeout, an application name); the
+    # shop adds its session settings without dropping them, on the writer and the reader.
+    url = f"{postgres_url}?application_name=shop-eu&options=-c%20statement_timeout%3D4321"
+    database = Database(url)
+    try:
+        for engine, read_only in ((database.engine, "off"), (database.read_engine, "on")):
+            with engine.connect() as conn:
+                shown = {name: conn.exec_driver_sql(f"SHOW {name}").scalar() for name in (
+                    "statement_timeout", "application_name", "TimeZone",
+                    "default_transaction_read_only")}
+            assert shown == {"statement_timeout": "4321ms", "application_name": "shop-eu",
+                             "TimeZone": "UTC", "default_transaction_read_only": read_only}
+    finally:
+        database.dispose()
+
+
 def test_times_come_back_aware_utc_and_naive_ones_are_refused(
         db: Database, make_product: ProductMaker) -> None:
     cairo = timezone(timedelta(hours=2))
