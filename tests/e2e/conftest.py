@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,18 +18,13 @@ import pytest
 import requests
 
 from tests.conftest import unavailable
+from tests.ports import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for a closed network: without them Chromium keeps calling home and stalls.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _ensure_chromium() -> None:
@@ -61,7 +55,7 @@ def browser() -> Iterator[object]:
 @contextlib.contextmanager
 def running_shop(instance: Path, **env_overrides: str) -> Iterator[str]:
     """`shop run-dev` on a free port with its own instance folder and one gunicorn worker."""
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PAYMOB_", "DATABASE_URL", "REDIS_URL", "SHOP_"))}
     env.update(PORT=str(port), SHOP_INSTANCE_PATH=str(instance), WEB_CONCURRENCY="1",

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import socket
-
 from shop_web.app import create_app
+from tests.ports import free_port
 
 from .conftest import JWT_SECRET
 
 
 def test_requests_get_503_when_the_database_is_unreachable() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # nothing listens here once the probe closes
+    port = free_port()  # nothing listens here
     app = create_app({"SHOP_ENV": "test", "JWT_SECRET_KEY": JWT_SECRET,
                       "PASSWORD_HASH_PROFILE": "cheap",
                       "DATABASE_URL": f"postgresql+psycopg://shop@127.0.0.1:{port}/shop"})

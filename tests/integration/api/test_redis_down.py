@@ -4,7 +4,6 @@ falls back to the sweep and rate limits to per-process counting."""
 from __future__ import annotations
 
 import logging
-import socket
 
 import pytest
 
@@ -12,14 +11,9 @@ from shop_adapters.sqlalchemy.migrate import upgrade
 from shop_web.app import create_app
 from shop_web.bootstrap import build_shop
 from shop_web.config import Settings
+from tests.ports import free_port
 
 from .conftest import JWT_SECRET, Api
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_order_is_placed_and_answered_201_when_redis_is_down(
@@ -27,7 +21,7 @@ def test_order_is_placed_and_answered_201_when_redis_is_down(
     upgrade(sqlite_url)
     environ = {"SHOP_ENV": "test", "DATABASE_URL": sqlite_url, "JWT_SECRET_KEY": JWT_SECRET,
                "PASSWORD_HASH_PROFILE": "cheap",
-               "REDIS_URL": f"redis://127.0.0.1:{_closed_port()}/0"}
+               "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"}
     shop = build_shop(Settings.from_env(environ))
     api = Api(create_app(environ, shop=shop))
     try:

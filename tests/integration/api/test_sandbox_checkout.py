@@ -3,7 +3,6 @@ to the shop's own `/webhook/` from a background thread, as Paymob would."""
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from shop_core.money import Money
 from shop_core.use_cases.catalogue import ProductDetails, create_product
 from shop_web.app import create_app
 from shop_web.bootstrap import Shop
+from tests.ports import free_port
 
 from .conftest import JWT_SECRET, PASSWORD
 
@@ -26,9 +26,7 @@ from .conftest import JWT_SECRET, PASSWORD
 def served(sqlite_url: str) -> Iterator[tuple[str, Shop]]:
     """The whole app on a real port, one request at a time like one sync gunicorn worker."""
     upgrade(sqlite_url)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = create_app({"SHOP_ENV": "test", "DATABASE_URL": sqlite_url, "PUBLIC_BASE_URL": base,
                       "JWT_SECRET_KEY": JWT_SECRET, "PASSWORD_HASH_PROFILE": "cheap"})

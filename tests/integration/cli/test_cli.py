@@ -16,6 +16,7 @@ from shop_core.use_cases.ordering import OrderingServices, PlaceOrder, place_ord
 from shop_web.bootstrap import Shop, build_shop
 from shop_web.cli import DEMO_PRODUCTS, main
 from shop_web.config import Settings
+from tests.ports import free_port
 
 
 @pytest.fixture
@@ -125,7 +126,6 @@ def test_serve_runs_the_api_under_gunicorn(env: dict[str, str], tmp_path: Path) 
     import re
     import shutil
     import signal
-    import socket
     import subprocess
     import sys
     import time
@@ -134,9 +134,7 @@ def test_serve_runs_the_api_under_gunicorn(env: dict[str, str], tmp_path: Path) 
 
     shop_command(env, "db", "upgrade")
     shop_command(env, "seed-demo")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     shop = shutil.which("shop", path=str(Path(sys.executable).parent)) or "shop"
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(

@@ -4,7 +4,6 @@ of the test's own (its keys are deleted afterwards; the rest of Redis is left al
 from __future__ import annotations
 
 import signal
-import socket
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -130,10 +129,3 @@ def order(shop: Shop, order_id: int | None) -> Order:
 
 def product(shop: Shop, product_id: int) -> Product:
     return get_product(shop.uow(), product_id, include_deleted=True)
-
-
-def closed_port() -> int:
-    """A local TCP port nothing listens on: connections to it are refused at once."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

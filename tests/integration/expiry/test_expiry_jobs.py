@@ -15,6 +15,7 @@ from shop_adapters.jobs.rq_scheduler import RqExpiryScheduler, connect, expire_o
 from shop_core.orders import OrderStatus
 from shop_core.testing import FakeClock
 from shop_web.worker import run_scheduler, run_worker, sweep_job_id
+from tests.ports import free_port
 
 from . import processes
 from .conftest import (
@@ -22,7 +23,6 @@ from .conftest import (
     add_customer,
     add_product,
     close_shop,
-    closed_port,
     make_shop,
     order,
     place,
@@ -109,7 +109,7 @@ def test_order_placed_while_redis_is_down_stands_and_the_sweep_expires_it(
         migrated_url: str, redis_url: str, queue_name: str,
         caplog: pytest.LogCaptureFixture) -> None:
     clock = FakeClock(datetime.now(UTC))
-    dead_redis = connect(f"redis://127.0.0.1:{closed_port()}/0")
+    dead_redis = connect(f"redis://127.0.0.1:{free_port()}/0")
     shop = make_shop(migrated_url, redis_url=redis_url, queue_name=queue_name, clock=clock,
                      scheduler_redis=dead_redis)
     try:
