@@ -114,16 +114,11 @@ def _create_engine(url: URL, *, read_only: bool = False) -> Engine:
         if url.get_driver_name() != "psycopg":
             # psycopg 3 is the one PostgreSQL driver installed; accept plain postgresql://.
             url = url.set(drivername="postgresql+psycopg")
-        options: dict[str, Any] = {}
-        if read_only:
-            options["isolation_level"] = "AUTOCOMMIT"
-            pool_size, max_overflow = READ_POOL_SIZE, 0
-        else:
-            pool_size, max_overflow = WRITE_POOL_SIZE, 0
+        options: dict[str, Any] = {"isolation_level": "AUTOCOMMIT"} if read_only else {}
         return sa.create_engine(
             url,
-            pool_size=pool_size,
-            max_overflow=max_overflow,
+            pool_size=READ_POOL_SIZE if read_only else WRITE_POOL_SIZE,
+            max_overflow=0,  # a connection opened is kept: see READ_POOL_SIZE
             pool_timeout=POOL_TIMEOUT_SECONDS,
             # Optimistic disconnect handling (SQLAlchemy's "Dealing with Disconnects"), not
             # pool_pre_ping: the ping was a round trip on every checkout, i.e. every unit of

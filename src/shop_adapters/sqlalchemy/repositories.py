@@ -360,20 +360,19 @@ class SqlProductRepository(_Repository):
             self._conn.execute(_GIVE_BACK_STOCK,
                                {"product_id": line.product_id, "returned": line.quantity})
             return
-        ids = [line.product_id for line in summed]
-        quantities = [line.quantity for line in summed]
         if self._conn.dialect.name == "postgresql":
             # Set-based (the expiry sweep releases one line per product per batch of 1,000
             # orders): two statements instead of one UPDATE per product. The rows are locked
             # first in ascending id order, the order reservations lock them in, because an
             # UPDATE ... FROM locks in whatever order its join plan yields and could deadlock
             # with a cart.
-            id_array = sa.bindparam("ids", ids, type_=postgresql.ARRAY(sa.Integer))
+            id_array = sa.bindparam("ids", [line.product_id for line in summed],
+                                    type_=postgresql.ARRAY(sa.Integer))
             self._conn.execute(
                 sa.select(products.c.id).where(products.c.id == sa.any_(id_array))
                 .order_by(products.c.id).with_for_update())
             given = sa.func.unnest(
-                id_array, sa.bindparam("quantities", quantities,
+                id_array, sa.bindparam("quantities", [line.quantity for line in summed],
                                        type_=postgresql.ARRAY(sa.Integer)),
             ).table_valued("id", "q").render_derived(name="v")
             self._conn.execute(
@@ -383,8 +382,7 @@ class SqlProductRepository(_Repository):
         # SQLite, in-process: one executemany, in ascending id order.
         self._conn.execute(
             _GIVE_BACK_STOCK,
-            [{"product_id": product_id, "returned": quantity}
-             for product_id, quantity in zip(ids, quantities, strict=True)])
+            [{"product_id": line.product_id, "returned": line.quantity} for line in summed])
 
     def _available(self, product_ids: list[int]) -> dict[int, int]:
         rows = self._conn.execute(

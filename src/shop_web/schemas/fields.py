@@ -59,10 +59,9 @@ class UtcDateTime(fields.DateTime):
 
 def utc_isoformat(value: datetime) -> str:
     """`value` in UTC as ISO 8601 with its offset (a naive value is taken as UTC)."""
-    if value.tzinfo is UTC:  # as the repositories return them: no conversion to pay for
-        return value.isoformat()
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return aware.isoformat()
+    if value.tzinfo is not UTC:  # UTC is how the repositories return them: nothing to pay
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return value.isoformat()
 
 
 def strict_integer(**kwargs: Any) -> fields.Integer:
