@@ -1,12 +1,61 @@
-"""Ratios against the targets, and the table printed at the end of a run."""
+"""Ratios against the targets, and the table printed at the end of a run.
+
+The machine is shared and its speed drifts, by a factor of two at worst, within seconds. So
+the run measures in rounds: each round loads every app (or the shop and pgbench) back to
+back, a ratio is taken between figures of the same round, and a target is judged on the
+median of those ratios. The table shows each figure's median round and the spread."""
 
 from __future__ import annotations
 
+import statistics
+from collections import defaultdict
 from typing import Any
 
+Rounds = dict[int, dict[int, float]]  # round -> concurrency -> rate
 
-def _peak(points: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return max(points, key=lambda p: p["rps"]) if points else None
+
+def _rates(points: list[dict[str, Any]], key: str = "rps") -> Rounds:
+    """A scenario's points (one per round and concurrency) as round -> concurrency -> rate;
+    a point without a round belongs to round 0."""
+    rounds: Rounds = defaultdict(dict)
+    for point in points:
+        rounds[point.get("round", 0)][point["concurrency"]] = point[key]
+    return rounds
+
+
+def _paired(top: Rounds, bottom: Rounds) -> dict[int, list[float]]:
+    """concurrency -> the ratio top / bottom of each round that measured both."""
+    ratios: dict[int, list[float]] = defaultdict(list)
+    for number, rates in sorted(top.items()):
+        for concurrency, rate in sorted(rates.items()):
+            below = bottom.get(number, {}).get(concurrency)
+            if below:
+                ratios[concurrency].append(rate / below)
+    return ratios
+
+
+def _peak_ratios(top: Rounds, bottom: Rounds) -> list[float]:
+    """Per round: the best rate of `top` over the best rate of `bottom` (their capacities)."""
+    return [max(rates.values()) / max(bottom[number].values())
+            for number, rates in sorted(top.items())
+            if rates and bottom.get(number) and max(bottom[number].values())]
+
+
+def median_points(points: list[dict[str, Any]], key: str = "rps") -> list[dict[str, Any]]:
+    """Per concurrency, the point of the median round, with the rates of every round."""
+    by_concurrency: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for point in points:
+        by_concurrency[point["concurrency"]].append(point)
+    chosen = []
+    for _, group in sorted(by_concurrency.items()):
+        ranked = sorted(group, key=lambda p: p[key])
+        chosen.append({**ranked[(len(ranked) - 1) // 2],
+                       "rounds": [p[key] for p in group]})
+    return chosen
+
+
+def _spread(values: list[float]) -> list[float]:
+    return [round(min(values), 3), round(max(values), 3)] if values else []
 
 
 def _verdict(value: float | None, threshold: float, *, below: bool = False) -> str:
@@ -16,28 +65,32 @@ def _verdict(value: float | None, threshold: float, *, below: bool = False) -> s
 
 
 def summarize(results: dict[str, Any], targets: dict[str, float]) -> dict[str, Any]:
-    """Every targeted figure with its verdict. Read ratios use each app's best throughput
-    over the concurrencies tried (its capacity); per-concurrency ratios are kept too."""
+    """Every targeted figure with its verdict, from ratios within a round. A read ratio
+    compares each app's best throughput over the concurrencies of the round (its capacity);
+    per-concurrency ratios are kept too."""
     summary: dict[str, Any] = {}
     reads = results.get("reads", {})
-    floor = _peak(reads.get("floor", []))
+    floor = _rates(reads.get("floor", []))
     for name in ("postgres", "sqlite"):
         key = f"catalogue_{'pg' if name == 'postgres' else name}_vs_floor"
-        peak = _peak(reads.get(name, []))
-        ratio = peak["rps"] / floor["rps"] if peak and floor and floor["rps"] else None
-        per_c = {str(a["concurrency"]): round(a["rps"] / b["rps"], 3)
-                 for a, b in zip(reads.get(name, []), reads.get("floor", []), strict=False)
-                 if b["rps"]}
+        catalogue = _rates(reads.get(name, []))
+        rounds = _peak_ratios(catalogue, floor)
+        ratio = statistics.median(rounds) if rounds else None
+        per_c = {str(c): round(statistics.median(r), 3)
+                 for c, r in _paired(catalogue, floor).items()}
         summary[key] = {"value": _round(ratio), "target": f">= {targets[key]}",
-                        "per_concurrency": per_c, "verdict": _verdict(ratio, targets[key])}
-    pgbench = {p["concurrency"]: p["tps"] for p in results.get("pgbench", [])}
-    shop = {p["concurrency"]: p["rps"] for p in results.get("orders", {}).get("points", [])}
-    ratios = {str(c): round(shop[c] / pgbench[c], 3) for c in shop if pgbench.get(c)}
+                        "rounds": _spread(rounds), "per_concurrency": per_c,
+                        "verdict": _verdict(ratio, targets[key])}
+    paired = _paired(_rates(results.get("orders", {}).get("points", [])),
+                     _rates(results.get("pgbench", []), "tps"))
+    ratios = {str(c): round(statistics.median(r), 3) for c, r in paired.items()}
     worst = min(ratios.values()) if ratios else None
     summary["orders_vs_pgbench"] = {"value": worst, "per_concurrency": ratios,
+                                    "rounds": _spread([x for r in paired.values() for x in r]),
                                     "target": f">= {targets['orders_vs_pgbench']} (each c)",
                                     "verdict": _verdict(worst, targets["orders_vs_pgbench"])}
-    delayed = {p["concurrency"]: p["rps"] for p in results.get("delayed", {}).get("points", [])}
+    delayed = {p["concurrency"]: p["rps"]
+               for p in median_points(results.get("delayed", {}).get("points", []))}
     growth = delayed[32] / delayed[1] if delayed.get(1) and 32 in delayed else None
     summary["delay_32_vs_1"] = {"value": _round(growth),
                                 "target": f">= {targets['delay_32_vs_1']}",
@@ -78,27 +131,31 @@ def table(results: dict[str, Any], summary: dict[str, Any]) -> str:
         f"{results.get('load_tool')}")
     add(f"gunicorn {results.get('gunicorn')}")
     header = (f"{'scenario':<28}{'c':>4}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}"
-              f"{'client':>8}{'server':>8}{'pg':>6}  (CPU in cores)")
+              f"{'client':>8}{'server':>8}{'pg':>6}  {'rounds (req/s)':<16}")
     add("")
     add(header)
     add("-" * len(header))
 
+    def spread(p: dict[str, Any]) -> str:
+        rates = p.get("rounds", [])
+        return f"  {min(rates):.0f}-{max(rates):.0f}" if len(rates) > 1 else ""
+
     def row(name: str, p: dict[str, Any]) -> None:
         add(f"{name:<28}{p['concurrency']:>4}{p['rps']:>10.1f}{p['p50_ms']:>9.1f}"
             f"{p['p99_ms']:>9.1f}{p['failed']:>8}{p['client_cores']:>8.2f}"
-            f"{p.get('server_cores', 0):>8.2f}{p.get('postgres_cores', 0):>6.2f}")
+            f"{p.get('server_cores', 0):>8.2f}{p.get('postgres_cores', 0):>6.2f}{spread(p)}")
 
     for name, label in (("floor", "reads: Flask floor"), ("sqlite", "reads: catalogue SQLite"),
                         ("postgres", "reads: catalogue PostgreSQL")):
-        for point in results.get("reads", {}).get(name, []):
+        for point in median_points(results.get("reads", {}).get(name, [])):
             row(label, point)
-    for point in results.get("orders", {}).get("points", []):
+    for point in median_points(results.get("orders", {}).get("points", [])):
         row("orders: hot SKU, sandbox", point)
-    for point in results.get("pgbench", []):
+    for point in median_points(results.get("pgbench", []), "tps"):
         add(f"{'pgbench: reserve + insert':<28}{point['concurrency']:>4}{point['tps']:>10.1f}"
             f"{point['latency_avg_ms']:>9.1f}{'(avg)':>9}{'':>8}"
-            f"{point['client_cpu_s'] / point['duration_s']:>8.2f}")
-    for point in results.get("delayed", {}).get("points", []):
+            f"{point['client_cpu_s'] / point['duration_s']:>8.2f}{'':>14}{spread(point)}")
+    for point in median_points(results.get("delayed", {}).get("points", [])):
         row("orders: gateway +200 ms", point)
     add("")
     for key in ("orders", "delayed"):
@@ -139,6 +196,8 @@ def table(results: dict[str, Any], summary: dict[str, Any]) -> str:
     for key, name in names.items():
         s = summary.get(key, {})
         extra = f"  per c: {s['per_concurrency']}" if s.get("per_concurrency") else ""
+        if s.get("rounds"):
+            extra += f"; rounds {s['rounds'][0]}-{s['rounds'][1]}"
         add(f"{name:<36}{str(s.get('value')):>10}  {s.get('target', ''):<16}"
             f"{s.get('verdict')}{extra}")
     for note in results.get("notes", []):

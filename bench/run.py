@@ -38,9 +38,12 @@ USERS = 64
 SELLOUT_UNITS = 100
 EXPIRY_ORDERS = 100_000
 EXPIRY_PRODUCTS = 200
-# Seconds per measured point, after a short warm-up at the same concurrency.
-READ_SECONDS = 5
-ORDER_SECONDS = 8
+# Seconds per measured point, after a short warm-up at the same concurrency. Reads and
+# orders are measured in rounds and judged on the median ratio (see bench/report.py).
+ROUNDS = 3
+READ_SECONDS = 3
+ORDER_SECONDS = 4
+DELAY_SECONDS = 8
 WARMUP_SECONDS = 1
 SETTLE_SECONDS = 2
 # Redis database the run may use; used only when empty, and emptied afterwards.
@@ -258,38 +261,42 @@ class Run:
     # -- the scenarios --------------------------------------------------------------------
 
     def catalogue(self, targets: dict[str, tuple[servers.Process, str]]) -> None:
-        """Reads at each concurrency, interleaving floor / SQLite / PostgreSQL so that the
-        three see the same machine conditions."""
+        """Reads in rounds: each round loads floor / SQLite / PostgreSQL back to back at each
+        concurrency, so that the three see the same machine conditions."""
         table: dict[str, list[dict[str, Any]]] = {name: [] for name in targets}
-        for concurrency in CATALOGUE_CONCURRENCY:
-            for name, (server, url) in targets.items():
-                data = self.measure(url, concurrency, READ_SECONDS, server)
-                table[name].append(data)
-                log(f"reads {name:<7} c={concurrency:<3} {data['rps']:>8.1f} req/s "
-                    f"p50 {data['p50_ms']:.1f} ms p99 {data['p99_ms']:.1f} ms "
-                    f"(client {data['client_cores']} cores, server {data['server_cores']}: "
-                    f"{data['worker_cores']} per worker)")
+        for number in range(ROUNDS):
+            for concurrency in CATALOGUE_CONCURRENCY:
+                for name, (server, url) in targets.items():
+                    data = self.measure(url, concurrency, READ_SECONDS, server)
+                    table[name].append({"round": number, **data})
+                    log(f"reads {name:<8} round {number} c={concurrency:<3} "
+                        f"{data['rps']:>8.1f} req/s p50 {data['p50_ms']:.1f} ms "
+                        f"p99 {data['p99_ms']:.1f} ms (client {data['client_cores']} cores, "
+                        f"server {data['server_cores']}: {data['worker_cores']} per worker)")
         self.results["reads"] = table
 
     def orders(self, label: str, base: str, server: servers.Process, product_id: int,
-               initial: int, tokens: list[str], concurrencies: tuple[int, ...],
-               limit: Callable[[int], None] | None = None) -> None:
-        """Hot-SKU orders at each concurrency; `limit`, when given, runs the pgbench limit at
-        the same concurrency right after, so that the two see the same machine."""
+               initial: int, tokens: list[str], concurrencies: tuple[int, ...], *,
+               rounds: int = 1, seconds: float = ORDER_SECONDS,
+               limit: Callable[[int, int], None] | None = None) -> None:
+        """Hot-SKU orders at each concurrency, `rounds` times; `limit`, when given, runs the
+        pgbench limit at the same concurrency right after each point, so that the two see
+        the same machine."""
         body = {"cart_items": [{"product_id": product_id, "quantity": 1}]}
         points = []
-        for concurrency in concurrencies:
-            data = self.measure(f"{base}/api/v1/orders/", concurrency, ORDER_SECONDS, server,
-                                method="POST", body=body, tokens=tokens)
-            points.append(data)
-            log(f"orders {label} c={concurrency:<3} {data['rps']:>7.1f} orders/s "
-                f"p50 {data['p50_ms']:.1f} ms p99 {data['p99_ms']:.1f} ms, "
-                f"{data['failed']} failed (client {data['client_cores']} cores, "
-                f"server {data['server_cores']}: {data['worker_cores']} per worker, "
-                f"postgres {data['postgres_cores']})")
-            if limit is not None:
-                time.sleep(SETTLE_SECONDS)
-                limit(concurrency)
+        for number in range(rounds):
+            for concurrency in concurrencies:
+                data = self.measure(f"{base}/api/v1/orders/", concurrency, seconds, server,
+                                    method="POST", body=body, tokens=tokens)
+                points.append({"round": number, **data})
+                log(f"orders {label} round {number} c={concurrency:<3} "
+                    f"{data['rps']:>7.1f} orders/s p50 {data['p50_ms']:.1f} ms "
+                    f"p99 {data['p99_ms']:.1f} ms, {data['failed']} failed "
+                    f"(client {data['client_cores']} cores, server {data['server_cores']}: "
+                    f"{data['worker_cores']} per worker, postgres {data['postgres_cores']})")
+                if limit is not None:
+                    time.sleep(SETTLE_SECONDS)
+                    limit(number, concurrency)
         time.sleep(SETTLE_SECONDS)  # requests still in flight when the load tool stopped
         check = pg.stock_check(self.pg_db, product_id, initial)
         log(f"stock check {label}: stock {check['stock']} + held {check['held']} = "
@@ -324,11 +331,11 @@ class Run:
             f"{check['stock']}, held {check['held']}: {'OK' if check['exact'] else 'WRONG'}")
         self.results["sellout"] = check
 
-    def pgbench(self, product_id: int, user_id: int, concurrency: int) -> None:
+    def pgbench(self, product_id: int, user_id: int, number: int, concurrency: int) -> None:
         result = pg.run_pgbench(self.pg_db, product_id, user_id, concurrency,
                                 ORDER_SECONDS, self.workdir)
-        self.results.setdefault("pgbench", []).append(result.as_dict())
-        log(f"pgbench c={concurrency:<3} {result.tps:>8.1f} tps "
+        self.results.setdefault("pgbench", []).append({"round": number, **result.as_dict()})
+        log(f"pgbench round {number} c={concurrency:<3} {result.tps:>8.1f} tps "
             f"(latency {result.latency_ms:.2f} ms, client {result.client_cpu_s:.1f} CPU s)")
 
     def expiry(self, database_url: str, user_id: int, product_ids: list[int]) -> None:
@@ -427,8 +434,9 @@ class Run:
         if tokens:
             with self.step("hot-SKU orders, sandbox gateway, and the pgbench limit"):
                 self.orders("orders", base, shop, ids["hot"], 1_000_000, tokens,
-                            ORDER_CONCURRENCY,
-                            limit=lambda c: self.pgbench(ids["pgbench"], user_ids[0], c))
+                            ORDER_CONCURRENCY, rounds=ROUNDS,
+                            limit=lambda number, c: self.pgbench(ids["pgbench"], user_ids[0],
+                                                                 number, c))
             with self.step("sell-out race"):
                 self.sellout(base, ids["sellout"], tokens)
         self.worker_memory("shop-postgres", shop)
@@ -444,7 +452,7 @@ class Run:
                     PAYMOB_PUBLIC_KEY="bench_public_key", PAYMOB_HMAC_SECRET="bench-hmac",
                     PAYMOB_INTEGRATION_IDS="4000001")
                 self.orders("delayed", live_base, live, ids["hot_delayed"], 1_000_000,
-                            tokens, DELAY_CONCURRENCY)
+                            tokens, DELAY_CONCURRENCY, seconds=DELAY_SECONDS)
                 self.worker_memory("shop-live", live)
                 self.stop(live)
                 self.stop(fake)

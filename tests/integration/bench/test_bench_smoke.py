@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 import requests
@@ -120,6 +121,38 @@ def test_a_summary_judges_each_target() -> None:
     assert summary["delay_32_vs_1"]["verdict"] == "PASS"
     assert summary["expiry_seconds"]["verdict"] == "PASS"
     assert summary["worker_rss_mb"]["verdict"] == "FAIL"
+
+
+def test_ratios_pair_the_figures_of_each_round_and_take_the_median() -> None:
+    """The machine's speed drifts between rounds; a ratio only compares figures measured
+    back to back, and one slow or fast round does not decide the verdict."""
+    def reads(*rates: float) -> list[dict[str, Any]]:
+        return [{"round": n, "concurrency": 8, "rps": rate} for n, rate in enumerate(rates)]
+
+    results: dict[str, Any] = {
+        # Neither the overall peaks (330 / 1000) nor the medians (250 / 600) would give
+        # the median of the rounds' ratios.
+        "reads": {"floor": reads(1000.0, 400.0, 600.0),
+                  "postgres": reads(250.0, 200.0, 330.0),  # 0.25, 0.50, 0.55
+                  "sqlite": reads(300.0, 100.0, 180.0)},  # 0.30, 0.25, 0.30
+        "orders": {"points": [{"round": 0, "concurrency": 8, "rps": 100.0},
+                              {"round": 1, "concurrency": 8, "rps": 300.0}]},
+        "pgbench": [{"round": 0, "concurrency": 8, "tps": 500.0},
+                    {"round": 1, "concurrency": 8, "tps": 1000.0}],  # 0.20, 0.30
+    }
+    targets = {"catalogue_pg_vs_floor": 0.33, "catalogue_sqlite_vs_floor": 0.33,
+               "orders_vs_pgbench": 0.25, "delay_32_vs_1": 10.0, "expiry_seconds": 10.0,
+               "worker_rss_mb": 80.0}
+
+    summary = report.summarize(results, targets)
+
+    pg_reads = summary["catalogue_pg_vs_floor"]
+    assert (pg_reads["value"], pg_reads["rounds"], pg_reads["verdict"]) == (
+        0.5, [0.25, 0.55], "PASS")
+    assert summary["catalogue_sqlite_vs_floor"]["verdict"] == "FAIL"
+    assert summary["orders_vs_pgbench"]["per_concurrency"] == {"8": 0.25}
+    median = report.median_points(results["reads"]["postgres"])
+    assert [(p["rps"], p["rounds"]) for p in median] == [(250.0, [250.0, 200.0, 330.0])]
 
 
 def test_the_pgbench_script_runs_the_conditional_reservation() -> None:
