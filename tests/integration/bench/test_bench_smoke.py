@@ -136,9 +136,13 @@ def test_ratios_pair_the_figures_of_each_round_and_take_the_median() -> None:
                   "postgres": reads(250.0, 200.0, 330.0),  # 0.25, 0.50, 0.55
                   "sqlite": reads(300.0, 100.0, 180.0)},  # 0.30, 0.25, 0.30
         "orders": {"points": [{"round": 0, "concurrency": 8, "rps": 100.0},
-                              {"round": 1, "concurrency": 8, "rps": 300.0}]},
-        "pgbench": [{"round": 0, "concurrency": 8, "tps": 500.0},
-                    {"round": 1, "concurrency": 8, "tps": 1000.0}],  # 0.20, 0.30
+                              {"round": 0, "concurrency": 32, "rps": 100.0},
+                              {"round": 1, "concurrency": 8, "rps": 300.0},
+                              {"round": 1, "concurrency": 32, "rps": 100.0}]},
+        "pgbench": [{"round": 0, "concurrency": 8, "tps": 500.0},  # 0.20, then 0.30
+                    {"round": 0, "concurrency": 32, "tps": 200.0},  # 0.50, 0.50
+                    {"round": 1, "concurrency": 8, "tps": 1000.0},
+                    {"round": 1, "concurrency": 32, "tps": 200.0}],
     }
     targets = {"catalogue_pg_vs_floor": 0.33, "catalogue_sqlite_vs_floor": 0.33,
                "orders_vs_pgbench": 0.25, "delay_32_vs_1": 10.0, "expiry_seconds": 10.0,
@@ -150,7 +154,9 @@ def test_ratios_pair_the_figures_of_each_round_and_take_the_median() -> None:
     assert (pg_reads["value"], pg_reads["rounds"], pg_reads["verdict"]) == (
         0.5, [0.25, 0.55], "PASS")
     assert summary["catalogue_sqlite_vs_floor"]["verdict"] == "FAIL"
-    assert summary["orders_vs_pgbench"]["per_concurrency"] == {"8": 0.25}
+    orders = summary["orders_vs_pgbench"]
+    assert orders["per_concurrency"] == {"8": 0.25, "32": 0.5}
+    assert (orders["value"], orders["rounds"], orders["verdict"]) == (0.25, [0.2, 0.3], "PASS")
     median = report.median_points(results["reads"]["postgres"])
     assert [(p["rps"], p["rounds"]) for p in median] == [(250.0, [250.0, 200.0, 330.0])]
 
