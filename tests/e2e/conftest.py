@@ -8,7 +8,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 import requests
 
 from tests.conftest import unavailable
-from tests.ports import free_port
+from tests.ports import free_port, wait_until_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for a closed network: without them Chromium keeps calling home and stalls.
@@ -66,7 +65,7 @@ def running_shop(instance: Path, **env_overrides: str) -> Iterator[str]:
                               stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_ready(base, server, instance / "server.log")
+        wait_until_healthy(base, server, instance / "server.log")
         yield base
     finally:
         server.terminate()
@@ -78,20 +77,6 @@ def running_shop(instance: Path, **env_overrides: str) -> Iterator[str]:
 def shop_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with running_shop(tmp_path_factory.mktemp("instance")) as base:
         yield base
-
-
-def _wait_until_ready(base: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"shop run-dev exited:\n{log.read_text()}")
-        try:
-            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    pytest.fail(f"shop run-dev did not become healthy:\n{log.read_text()}")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from shop_core.use_cases.ordering import OrderingServices, PlaceOrder, place_ord
 from shop_web.bootstrap import Shop, build_shop
 from shop_web.cli import DEMO_PRODUCTS, main
 from shop_web.config import Settings
-from tests.ports import free_port
+from tests.ports import free_port, wait_until_healthy
 
 
 @pytest.fixture
@@ -128,7 +128,6 @@ def test_serve_runs_the_api_under_gunicorn(env: dict[str, str], tmp_path: Path) 
     import signal
     import subprocess
     import sys
-    import time
 
     import requests
 
@@ -143,16 +142,7 @@ def test_serve_runs_the_api_under_gunicorn(env: dict[str, str], tmp_path: Path) 
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert server.poll() is None and time.monotonic() < deadline, \
-                (tmp_path / "serve.log").read_text()
-            time.sleep(0.2)
+        wait_until_healthy(base, server, tmp_path / "serve.log", timeout=30)
         for _ in range(20):  # a new connection each time: the kernel picks the worker
             page = requests.get(f"{base}/api/v1/products/", timeout=5)
             assert page.status_code == 200 and page.json()["count"] == len(DEMO_PRODUCTS)
