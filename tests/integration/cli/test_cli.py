@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import requests
 from click.testing import CliRunner, Result
 
 from shop_core.catalogue import ProductQuery
@@ -122,15 +129,6 @@ def test_serve_runs_the_api_under_gunicorn(env: dict[str, str], tmp_path: Path) 
     """`shop serve` as production runs it: gunicorn, two threaded workers, each on its own
     socket (SO_REUSEPORT; `make bench` shows the load spreading over them), and an access
     log line per request."""
-    import os
-    import re
-    import shutil
-    import signal
-    import subprocess
-    import sys
-
-    import requests
-
     shop_command(env, "db", "upgrade")
     shop_command(env, "seed-demo")
     port = free_port()
