@@ -99,7 +99,8 @@ class OrderLine:
 
 @define
 class Order:
-    """A customer's order. Change its status only through `apply`."""
+    """A customer's order. Its status changes only through `apply`, which use cases reach
+    through `shop_core.use_cases.transitions.move`."""
 
     id: int | None
     user_id: int

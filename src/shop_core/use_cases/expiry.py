@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from itertools import chain
-
-from shop_core.catalogue import per_product
-from shop_core.orders import OrderEvent, OrderStatus, StockEffect, transition_for
+from shop_core.orders import OrderEvent
 from shop_core.ports import Clock, UnitOfWork
+from shop_core.use_cases.transitions import move, move_overdue
 
 SWEEP_BATCH_SIZE = 1000
 
@@ -19,12 +17,8 @@ def expire_order(uow: UnitOfWork, clock: Clock, order_id: int) -> bool:
         now = clock.now()
         if order is None or not order.is_overdue(now):
             return False
-        previous = order.status
-        move = order.apply(OrderEvent.EXPIRED, now)
-        if not uow.orders.update(order, expected_status=previous):
-            return False
-        if move.stock is StockEffect.RELEASE:
-            uow.products.release(order.stock_lines)
+        if move(uow, order, OrderEvent.EXPIRED, now) is None:
+            return False  # a callback or a sweep settled it first
         uow.commit()
     return True
 
@@ -33,15 +27,11 @@ def expire_overdue_orders(uow: UnitOfWork, clock: Clock,
                           batch_size: int = SWEEP_BATCH_SIZE) -> int:
     """Time out every overdue pending order, a batch per transaction; returns how many.
     Concurrent sweeps skip each other's rows, so each order is expired once."""
-    move = transition_for(OrderStatus.PENDING, OrderEvent.EXPIRED)
     expired = 0
     while True:
         with uow:
-            moved = uow.orders.expire_overdue(clock.now(), batch_size, move.target)
+            moved = move_overdue(uow, clock.now(), batch_size)
             if not moved:
                 return expired
-            if move.stock is StockEffect.RELEASE:
-                uow.products.release(per_product(chain.from_iterable(moved.values())))
             uow.commit()
-        expired += len(moved)
-
+        expired += moved

@@ -27,7 +27,6 @@ from shop_core.orders import (
     Order,
     OrderEvent,
     OrderQuery,
-    StockEffect,
     merge_cart,
     new_order,
     order_lines,
@@ -41,6 +40,7 @@ from shop_core.ports import (
     PaymentGateway,
     UnitOfWork,
 )
+from shop_core.use_cases.transitions import move
 
 log = logging.getLogger(__name__)
 
@@ -154,14 +154,9 @@ def _fail_unopened_order(uow: UnitOfWork, clock: Clock, order: Order) -> None:
         stored = uow.orders.get(order.id or 0)
         if stored is None or not stored.can(OrderEvent.GATEWAY_FAILED):
             return  # something else (expiry, a callback) already settled it
-        previous = stored.status
-        move = stored.apply(OrderEvent.GATEWAY_FAILED, clock.now())
-        if not uow.orders.update(stored, expected_status=previous):
+        if move(uow, stored, OrderEvent.GATEWAY_FAILED, clock.now()) is None:
             return  # lost to a concurrent callback or expiry, which settled the stock
-        if move.stock is StockEffect.RELEASE:
-            uow.products.release(stored.stock_lines)
         uow.commit()
-    order.status, order.updated_at = stored.status, stored.updated_at
 
 
 def _schedule_expiry(scheduler: ExpiryScheduler, order: Order) -> None:

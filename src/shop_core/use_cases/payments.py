@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
-from shop_core.errors import IllegalTransition
-from shop_core.orders import Order, OrderEvent, OrderStatus, StockEffect
+from shop_core.callbacks import Decision, decide
+from shop_core.errors import IllegalTransition, OutOfStock
+from shop_core.orders import Order
 from shop_core.payments import (
     CallbackOutcome,
     PaymentCallback,
@@ -13,6 +15,7 @@ from shop_core.payments import (
     order_id_from_reference,
 )
 from shop_core.ports import Clock, UnitOfWork
+from shop_core.use_cases.transitions import flag_for_refund, move
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +30,58 @@ def apply_payment_callback(uow: UnitOfWork, clock: Clock, callback: PaymentCallb
 
     A transaction id seen before changes nothing (`DUPLICATE`), whatever its content.
     """
+    stock_gone = False
     for _ in range(_ATTEMPTS):
-        with uow:
-            order = _find_order(uow, callback, reference_prefix)
-            outcome, moved = _decide(uow, clock, order, callback)
-            if moved is False:
-                continue  # lost a race for the order row: reload and decide again
-            event = PaymentEvent(
-                transaction_id=callback.ledger_key,
-                order_id=order.id if order else None, amount=callback.amount,
-                success=callback.success, pending=callback.pending,
-                is_reversal=callback.is_reversal, outcome=outcome, received_at=clock.now(),
-            )
-            if not uow.payment_events.add(event):
-                return CallbackOutcome.DUPLICATE  # leaving the block undoes any change
-            uow.commit()
-        _log_outcome(outcome, callback, order)
+        try:
+            settled = _settle(uow, clock, callback, reference_prefix, stock_gone=stock_gone)
+        except OutOfStock:
+            # Paid, but the stock went to someone else meanwhile. That attempt was rolled
+            # back (it may have taken part of the stock); the next one flags the order.
+            stock_gone = True
+            continue
+        if settled is None:
+            continue  # lost a race for the order row: reload and decide again
+        outcome, order = settled
+        if outcome is not CallbackOutcome.DUPLICATE:
+            _log_outcome(outcome, callback, order)
         return outcome
     raise IllegalTransition(f"Order for transaction {callback.transaction_id} kept changing.")
+
+
+def _settle(uow: UnitOfWork, clock: Clock, callback: PaymentCallback, prefix: str, *,
+            stock_gone: bool) -> tuple[CallbackOutcome, Order | None] | None:
+    """One attempt, in one transaction: the outcome and the order it was about, or None when
+    the order changed under it (nothing was kept)."""
+    with uow:
+        order = _find_order(uow, callback, prefix)
+        decision = decide(order, callback)
+        if stock_gone and decision.event is not None:
+            decision = decision.unhonoured()
+        now = clock.now()
+        if order is not None and not _carry_out(uow, order, decision, now):
+            return None
+        if not uow.payment_events.add(_ledger_entry(callback, order, decision.outcome, now)):
+            return CallbackOutcome.DUPLICATE, order  # leaving the block undoes any change
+        uow.commit()
+    return decision.outcome, order
+
+
+def _carry_out(uow: UnitOfWork, order: Order, decision: Decision, now: datetime) -> bool:
+    """Make the decided change; False when a concurrent writer got to the order first."""
+    if decision.event is not None:
+        return move(uow, order, decision.event, now) is not None
+    if decision.flag_for_refund:
+        return flag_for_refund(uow, order, now)
+    return True
+
+
+def _ledger_entry(callback: PaymentCallback, order: Order | None, outcome: CallbackOutcome,
+                  now: datetime) -> PaymentEvent:
+    return PaymentEvent(
+        transaction_id=callback.ledger_key, order_id=order.id if order else None,
+        amount=callback.amount, success=callback.success, pending=callback.pending,
+        is_reversal=callback.is_reversal, outcome=outcome, received_at=now,
+    )
 
 
 def _find_order(uow: UnitOfWork, callback: PaymentCallback, prefix: str) -> Order | None:
@@ -60,52 +97,6 @@ def _find_order(uow: UnitOfWork, callback: PaymentCallback, prefix: str) -> Orde
         # signed for another provider order must not settle this one.
         return None
     return order
-
-
-def _decide(uow: UnitOfWork, clock: Clock, order: Order | None,
-            callback: PaymentCallback) -> tuple[CallbackOutcome, bool | None]:
-    """The outcome, and whether a conditional order update succeeded (None: none tried)."""
-    if order is None:
-        return CallbackOutcome.UNKNOWN_ORDER, None
-    if callback.is_reversal:
-        return CallbackOutcome.REVERSAL_RECORDED, None
-    if callback.pending:
-        return CallbackOutcome.STILL_PENDING, None
-    if callback.amount != order.total:
-        return CallbackOutcome.AMOUNT_MISMATCH, None
-    if callback.success:
-        return _paid(uow, clock, order)
-    if order.can(OrderEvent.PAYMENT_DECLINED):
-        return CallbackOutcome.DECLINED, _move(uow, clock, order, OrderEvent.PAYMENT_DECLINED)
-    return CallbackOutcome.IGNORED, None
-
-
-def _paid(uow: UnitOfWork, clock: Clock, order: Order) -> tuple[CallbackOutcome, bool | None]:
-    if order.status is OrderStatus.SUCCESS:
-        # A second, distinct successful transaction: the customer paid twice.
-        order.flag_for_refund(clock.now())
-        return CallbackOutcome.NEEDS_REFUND, uow.orders.update(
-            order, expected_status=OrderStatus.SUCCESS)
-    outcome = (CallbackOutcome.PAID if order.status is OrderStatus.PENDING
-               else CallbackOutcome.LATE_PAID)
-    previous = order.status
-    move = order.apply(OrderEvent.PAYMENT_SUCCEEDED, clock.now())
-    if move.stock is StockEffect.RETAKE and uow.products.reserve(order.stock_lines):
-        # Paid, but the stock went to someone else meanwhile: keep the order as it was.
-        order.status = previous
-        order.flag_for_refund(clock.now())
-        return CallbackOutcome.NEEDS_REFUND, uow.orders.update(order, expected_status=previous)
-    return outcome, uow.orders.update(order, expected_status=previous)
-
-
-def _move(uow: UnitOfWork, clock: Clock, order: Order, event: OrderEvent) -> bool:
-    previous = order.status
-    move = order.apply(event, clock.now())
-    if not uow.orders.update(order, expected_status=previous):
-        return False
-    if move.stock is StockEffect.RELEASE:
-        uow.products.release(order.stock_lines)
-    return True
 
 
 def _log_outcome(outcome: CallbackOutcome, callback: PaymentCallback,

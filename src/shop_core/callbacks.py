@@ -1,0 +1,46 @@
+"""What a verified payment callback does to its order: a pure decision, which the callback
+use case carries out through the one `move` (`shop_core.use_cases.transitions`)."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from shop_core.orders import Order, OrderEvent, OrderStatus
+from shop_core.payments import CallbackOutcome, PaymentCallback
+
+
+@frozen
+class Decision:
+    """The outcome a callback is recorded with, the event it moves its order by (None: the
+    order stays as it is), and whether the order must be flagged for a refund."""
+
+    outcome: CallbackOutcome
+    event: OrderEvent | None = None
+    flag_for_refund: bool = False
+
+    def unhonoured(self) -> Decision:
+        """The same payment when its order's stock could not be taken again: the order
+        stays as it is and is flagged, so that a person refunds the money."""
+        return Decision(CallbackOutcome.NEEDS_REFUND, flag_for_refund=True)
+
+
+def decide(order: Order | None, callback: PaymentCallback) -> Decision:
+    """What `callback` does to `order` (None: no order matched it)."""
+    if order is None:
+        return Decision(CallbackOutcome.UNKNOWN_ORDER)
+    if callback.is_reversal:
+        return Decision(CallbackOutcome.REVERSAL_RECORDED)
+    if callback.pending:
+        return Decision(CallbackOutcome.STILL_PENDING)
+    if callback.amount != order.total:
+        return Decision(CallbackOutcome.AMOUNT_MISMATCH)
+    if callback.success:
+        if order.status is OrderStatus.SUCCESS:
+            # A second, distinct successful transaction: the customer paid twice.
+            return Decision(CallbackOutcome.NEEDS_REFUND, flag_for_refund=True)
+        paid = (CallbackOutcome.PAID if order.status is OrderStatus.PENDING
+                else CallbackOutcome.LATE_PAID)
+        return Decision(paid, OrderEvent.PAYMENT_SUCCEEDED)
+    if order.can(OrderEvent.PAYMENT_DECLINED):
+        return Decision(CallbackOutcome.DECLINED, OrderEvent.PAYMENT_DECLINED)
+    return Decision(CallbackOutcome.IGNORED)
