@@ -17,14 +17,12 @@ from shop_core.accounts import User
 from shop_core.clock import SystemClock
 from shop_core.money import Money
 from shop_core.orders import CartLine, Order
-from shop_core.payments import PaymentCallback, PaymentIntention, special_reference
+from shop_core.payments import PaymentCallback, PaymentIntention
 from shop_core.testing import FakePasswordHasher, FakeUnitOfWork
 from shop_core.use_cases.accounts import Registration, register
 from shop_core.use_cases.catalogue import ProductDetails, create_product
 from shop_core.use_cases.ordering import OrderingServices, PlaceOrder, place_order
 from shop_core.use_cases.payments import apply_payment_callback
-
-PREFIX = "kiosk"
 
 
 class CashDrawerGateway:
@@ -36,9 +34,7 @@ class CashDrawerGateway:
     def create_intention(self, order: Order, customer: User,
                          expires_at: datetime) -> PaymentIntention:
         slip = next(self._slips)
-        return PaymentIntention(intention_id=f"slip-{slip}", client_secret=f"slip-{slip}",
-                                checkout_url=f"drawer://slip/{slip}",
-                                special_reference=special_reference(PREFIX, order.id or 0))
+        return PaymentIntention(intention_id=f"slip-{slip}", checkout_url=f"drawer://slip/{slip}")
 
 
 class NoExpiry:
@@ -57,10 +53,9 @@ def sell_over_the_counter() -> Order:
     order = place_order(uow, services, PlaceOrder(cashier.id or 0, (CartLine(tea.id or 0, 3),)))
     cash = PaymentCallback(transaction_id=f"cash-{order.id}", amount=order.total, success=True,
                            pending=False, is_refund=False, is_void=False,
-                           has_parent_transaction=False,
-                           merchant_reference=order.payment.special_reference
-                           if order.payment else None, provider_order_id=None)
-    apply_payment_callback(uow, clock, cash, PREFIX)
+                           has_parent_transaction=False, order_id=order.id,
+                           provider_order_id=None)
+    apply_payment_callback(uow, clock, cash)
     with uow:
         paid = uow.orders.get(order.id or 0)
     assert paid is not None

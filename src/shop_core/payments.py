@@ -1,4 +1,6 @@
-"""Payment intentions at the provider, the callbacks it sends, and the ledger of them."""
+"""Payments at the provider, in the shop's terms: the intention opened for an order, the
+callbacks the provider sends, and the ledger of them. Each provider's adapter translates its
+own fields (references, secrets) to and from these."""
 
 from __future__ import annotations
 
@@ -12,26 +14,13 @@ from shop_core.money import Money
 
 @frozen
 class PaymentIntention:
-    """An intention created at the payment provider for one order."""
+    """A payment the provider opened for one order: where the customer pays, and the
+    provider's own names for it, which the shop keeps but never interprets."""
 
     intention_id: str
-    client_secret: str
     checkout_url: str
-    special_reference: str
+    # The provider's order id, when it has one: its signed callbacks name the payment by it.
     provider_order_id: str | None = None
-
-
-def special_reference(prefix: str, order_id: int) -> str:
-    """The merchant reference the provider stores and sends back: ``shop-42``."""
-    return f"{prefix}-{order_id}"
-
-
-def order_id_from_reference(prefix: str, reference: str | None) -> int | None:
-    """The order id inside a merchant reference made by `special_reference`, if it is one."""
-    if not reference or not reference.startswith(f"{prefix}-"):
-        return None
-    digits = reference[len(prefix) + 1:]
-    return int(digits) if digits.isascii() and digits.isdigit() else None
 
 
 @frozen
@@ -45,7 +34,9 @@ class PaymentCallback:
     is_refund: bool
     is_void: bool
     has_parent_transaction: bool
-    merchant_reference: str | None
+    # The order the callback names, as its adapter read it. Not trusted on its own when the
+    # provider does not sign it: a `provider_order_id` that disagrees wins.
+    order_id: int | None
     provider_order_id: str | None
 
     @property

@@ -25,7 +25,7 @@ from shop_core.catalogue import (
 from shop_core.errors import AlreadyExists, PaymentProviderError
 from shop_core.orders import Order, OrderQuery, OrderStatus
 from shop_core.pagination import Page
-from shop_core.payments import PaymentEvent, PaymentIntention, special_reference
+from shop_core.payments import PaymentEvent, PaymentIntention
 from shop_core.ports import IdempotencyRecord, UnitOfWork
 
 T = TypeVar("T")
@@ -57,8 +57,7 @@ class FakePasswordHasher:
 class FakePaymentGateway:
     """Creates intentions in memory; `fail_next` makes the next call fail like a provider."""
 
-    def __init__(self, prefix: str = "shop") -> None:
-        self.prefix = prefix
+    def __init__(self) -> None:
         self.intentions: dict[int, PaymentIntention] = {}
         self.fail_next = False
         self._ids = itertools.count(1)
@@ -71,9 +70,8 @@ class FakePaymentGateway:
         assert order.id is not None
         number = next(self._ids)
         intention = PaymentIntention(
-            intention_id=f"pi_{number}", client_secret=f"secret_{number}",
+            intention_id=f"pi_{number}",
             checkout_url=f"https://checkout.example/?clientSecret=secret_{number}",
-            special_reference=special_reference(self.prefix, order.id),
             provider_order_id=str(1000 + number),
         )
         self.intentions[order.id] = intention

@@ -10,8 +10,8 @@ from flask import Blueprint, current_app, render_template, request
 from marshmallow import Schema, fields
 
 from shop_adapters.paymob.callbacks import redirect_query_is_genuine, verify_transaction_callback
+from shop_adapters.paymob.references import order_id_from_reference
 from shop_core.errors import InvalidSignature, NotFound, ValidationError
-from shop_core.payments import order_id_from_reference
 from shop_core.use_cases.ordering import get_order
 from shop_core.use_cases.payments import apply_payment_callback
 from shop_web.api.base import ShopBlueprint
@@ -49,8 +49,9 @@ def webhook() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValidationError({}, "The callback body must be a JSON object.")
     try:
-        callback = verify_transaction_callback(body, request.args.get("hmac"),
-                                               shop.paymob.hmac_secret)
+        callback = verify_transaction_callback(
+            body, request.args.get("hmac"), shop.paymob.hmac_secret,
+            reference_prefix=shop.paymob.reference_prefix)
     except InvalidSignature as refused:
         # Worth an operator's eye: with a wrong PAYMOB_HMAC_SECRET every payment is refused.
         log.warning("Refused a Paymob callback: %s", refused)
@@ -58,8 +59,7 @@ def webhook() -> dict[str, Any]:
     if callback is None:
         log.info("Ignored a verified Paymob callback of type %r", body.get("type"))
         return {"detail": "Ignored: not a transaction callback.", "outcome": "ignored"}
-    outcome = apply_payment_callback(shop.uow(), shop.clock, callback,
-                                     shop.paymob.reference_prefix)
+    outcome = apply_payment_callback(shop.uow(), shop.clock, callback)
     return {"detail": "Received.", "outcome": outcome.value}
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from shop_adapters.paymob.references import client_secret as client_secret_of
 from shop_adapters.paymob.sandbox import (
     build_transaction_callback,
     deliver_callback,
@@ -83,7 +84,7 @@ def _order_for(client_secret: str) -> Order:
         order = get_order(shop.uow(read_only=True), order_id, user_id=None)
     except NotFound:
         abort(404)
-    stored = order.payment.client_secret if order.payment else ""
+    stored = client_secret_of(order.payment) or ""
     if not hmac.compare_digest(stored.encode(), client_secret.encode()):
         abort(404)
     return order

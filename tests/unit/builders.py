@@ -22,7 +22,6 @@ from shop_core.use_cases.catalogue import ProductDetails, create_product
 from shop_core.use_cases.ordering import OrderingServices, PlaceOrder, place_order
 from shop_core.use_cases.payments import apply_payment_callback
 
-PREFIX = "shop"
 TIMEOUT = timedelta(minutes=10)
 
 
@@ -37,7 +36,7 @@ class Shop:
         self.uow = FakeUnitOfWork()
         self.clock = FakeClock()
         self.hasher = FakePasswordHasher()
-        self.gateway = FakePaymentGateway(PREFIX)
+        self.gateway = FakePaymentGateway()
         self.scheduler = FakeExpiryScheduler()
         self.services = OrderingServices(
             gateway=self.gateway, scheduler=self.scheduler, clock=self.clock,
@@ -83,27 +82,27 @@ class Shop:
     def callback(self, order: Order, *, transaction_id: str | None = None,
                  success: bool = True, pending: bool = False, amount: Money | None = None,
                  is_refund: bool = False, is_void: bool = False,
-                 has_parent_transaction: bool = False, by_provider_order_id: bool = False,
-                 reference: str | None = None) -> PaymentCallback:
-        """A verified callback about `order`, matched by its reference unless told otherwise."""
+                 has_parent_transaction: bool = False,
+                 by_provider_order_id: bool = False) -> PaymentCallback:
+        """A verified callback about `order`, naming its id unless it is matched by the
+        provider's order id."""
         assert order.id is not None
         provider_order_id = None
+        named: int | None = order.id
         if by_provider_order_id:
             assert order.payment is not None
             provider_order_id = order.payment.provider_order_id
-            reference = None
-        elif reference is None:
-            reference = f"{PREFIX}-{order.id}"
+            named = None
         return PaymentCallback(
             transaction_id=transaction_id or self.new_transaction_id(),
             amount=amount if amount is not None else order.total,
             success=success, pending=pending, is_refund=is_refund, is_void=is_void,
             has_parent_transaction=has_parent_transaction,
-            merchant_reference=reference, provider_order_id=provider_order_id,
+            order_id=named, provider_order_id=provider_order_id,
         )
 
     def deliver(self, callback: PaymentCallback) -> CallbackOutcome:
-        return apply_payment_callback(self.uow, self.clock, callback, PREFIX)
+        return apply_payment_callback(self.uow, self.clock, callback)
 
     def pay(self, order: Order, **kwargs: object) -> CallbackOutcome:
         return self.deliver(self.callback(order, **kwargs))  # type: ignore[arg-type]

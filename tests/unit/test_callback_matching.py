@@ -16,8 +16,8 @@ def test_reference_to_another_order_with_a_different_provider_order_settles_noth
     target = shop.place(alice, (product, 1))
     assert paid_elsewhere.payment is not None
     # A genuine transaction of the first order, re-pointed at the second order through the
-    # merchant reference, which the provider's signature does not cover.
-    forged = evolve(shop.callback(paid_elsewhere, reference=f"shop-{target.id}"),
+    # order id it names, which the provider's signature does not cover.
+    forged = evolve(shop.callback(paid_elsewhere), order_id=target.id,
                     provider_order_id="no-such-provider-order")
     assert shop.deliver(forged) is CallbackOutcome.UNKNOWN_ORDER
     assert shop.order(target.id).status is OrderStatus.PENDING

@@ -145,7 +145,7 @@ class OrderLifecycle(RuleBasedStateMachine):
         # transaction are distinct ledger entries), any other content.
         stale = PaymentCallback(
             callback.transaction_id, callback.amount, success, callback.pending, False, False,
-            False, callback.merchant_reference, callback.provider_order_id)
+            False, callback.order_id, callback.provider_order_id)
         assert self.shop.deliver(stale) is CallbackOutcome.DUPLICATE
         assert self.shop.uow.store.__dict__ == before
 

@@ -135,7 +135,6 @@ def test_order_carries_its_payment_intention(shop: Shop) -> None:
     assert order.id is not None
     assert order.payment is not None
     assert order.payment == shop.gateway.intentions[order.id] == shop.order(order.id).payment
-    assert order.payment.special_reference == f"shop-{order.id}"
 
 
 class _WatchingScheduler(FakeExpiryScheduler):

@@ -14,6 +14,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from shop_adapters.paymob.references import DEFAULT_PREFIX, order_id_from_reference
 from shop_core.errors import InvalidSignature, ValidationError
 from shop_core.money import Money
 from shop_core.payments import PaymentCallback
@@ -128,11 +129,13 @@ def redirect_query_is_genuine(query: Mapping[str, str], secret: str) -> bool:
     return hmac.compare_digest(expected.encode(), received.strip().lower().encode())
 
 
-def verify_transaction_callback(body: object, received_hmac: str | None,
-                                secret: str) -> PaymentCallback | None:
+def verify_transaction_callback(body: object, received_hmac: str | None, secret: str, *,
+                                reference_prefix: str = DEFAULT_PREFIX
+                                ) -> PaymentCallback | None:
     """Check a callback's signature and read it.
 
-    Returns the `PaymentCallback` of a verified ``TRANSACTION`` callback, and None for a
+    Returns the `PaymentCallback` of a verified ``TRANSACTION`` callback (its order id read
+    from the merchant reference made with `reference_prefix`), and None for a
     verified card ``TOKEN`` callback (which the shop ignores). Raises `InvalidSignature` when
     the hmac is missing or wrong, when no secret is configured, and for any other callback
     type, since the shop cannot verify a signature Paymob does not document. Raises
@@ -160,7 +163,7 @@ def verify_transaction_callback(body: object, received_hmac: str | None,
         raise InvalidSignature("The callback's hmac signature does not match.")
     if kind != "TRANSACTION":
         return None
-    return _transaction(obj)
+    return _transaction(obj, reference_prefix)
 
 
 class _Reader:
@@ -230,7 +233,7 @@ class _Reader:
         return None
 
 
-def _transaction(obj: Mapping[str, Any]) -> PaymentCallback:
+def _transaction(obj: Mapping[str, Any], reference_prefix: str) -> PaymentCallback:
     read = _Reader(obj)
     callback = PaymentCallback(
         transaction_id=read.identifier("id"),
@@ -243,7 +246,8 @@ def _transaction(obj: Mapping[str, Any]) -> PaymentCallback:
         is_refund=read.boolean("is_refund", default=False) | read.boolean("is_refunded"),
         is_void=read.boolean("is_void", default=False) | read.boolean("is_voided"),
         has_parent_transaction=read.boolean("has_parent_transaction"),
-        merchant_reference=read.optional_text("order.merchant_order_id"),
+        order_id=order_id_from_reference(reference_prefix,
+                                         read.optional_text("order.merchant_order_id")),
         provider_order_id=read.identifier("order.id"),
     )
     if read.errors:

@@ -15,11 +15,12 @@ from urllib.parse import urlencode
 
 import requests
 
+from shop_adapters.paymob.references import merchant_reference
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_core.accounts import User
 from shop_core.errors import PaymentProviderError
 from shop_core.orders import Order
-from shop_core.payments import PaymentIntention, special_reference
+from shop_core.payments import PaymentIntention
 from shop_core.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ def intention_request(settings: PaymobSettings, order: Order, customer: User,
         "billing_data": billing,
         "customer": {"first_name": billing["first_name"], "last_name": billing["last_name"],
                      "email": customer.email},
-        "special_reference": special_reference(settings.reference_prefix, order.id),
+        "special_reference": merchant_reference(settings.reference_prefix, order.id),
         "expiration": seconds_left(now, expires_at),
         "notification_url": settings.notification_url,
         "redirection_url": settings.redirection_url,
@@ -114,9 +115,9 @@ class PaymobGateway:
         except ValueError:
             raise self._fail(order, "The payment provider answered with something that is "
                                     "not JSON.", self._excerpt(response)) from None
-        return self._intention(order, body["special_reference"], data, response)
+        return self._intention(order, data, response)
 
-    def _intention(self, order: Order, reference: str, data: object,
+    def _intention(self, order: Order, data: object,
                    response: requests.Response) -> PaymentIntention:
         if not isinstance(data, Mapping):
             raise self._fail(order, "The payment provider's answer is not a JSON object.",
@@ -132,10 +133,8 @@ class PaymobGateway:
                              self._excerpt(response))
         return PaymentIntention(
             intention_id=intention_id,
-            client_secret=client_secret,
             checkout_url=checkout_url(self._settings.api_base, self._settings.public_key,
                                       client_secret),
-            special_reference=reference,
             provider_order_id=_provider_order_id(data.get("intention_order_id")),
         )
 

@@ -16,11 +16,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from shop_adapters.paymob.callbacks import transaction_hmac
+from shop_adapters.paymob.references import merchant_reference
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_core.accounts import User
 from shop_core.errors import PaymentProviderError
 from shop_core.orders import Order
-from shop_core.payments import PaymentIntention, special_reference
+from shop_core.payments import PaymentIntention
 from shop_core.ports import Clock
 
 SANDBOX_CHECKOUT_PATH = "/sandbox/paymob/unifiedcheckout/"
@@ -67,9 +68,7 @@ class SandboxGateway:
                            "clientSecret": client_secret})
         return PaymentIntention(
             intention_id=f"pi_sandbox_{secrets.token_hex(16)}",
-            client_secret=client_secret,
             checkout_url=f"{self._settings.public_base_url}{SANDBOX_CHECKOUT_PATH}?{query}",
-            special_reference=special_reference(self._settings.reference_prefix, order.id),
             provider_order_id=sandbox_provider_order_id(order.id),
         )
 
@@ -90,8 +89,7 @@ def build_transaction_callback(order: Order, *, success: bool, transaction_id: i
     payment = order.payment
     provider_order_id = (payment.provider_order_id if payment and payment.provider_order_id
                          else sandbox_provider_order_id(order.id))
-    reference = (payment.special_reference if payment
-                 else special_reference(settings.reference_prefix, order.id))
+    reference = merchant_reference(settings.reference_prefix, order.id)
     amount = order.total.amount
     created = _paymob_time(now)
     integration_id = settings.integration_ids[0] if settings.integration_ids else 1

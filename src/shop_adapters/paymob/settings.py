@@ -6,6 +6,8 @@ from typing import Any
 
 from attrs import field, frozen
 
+from shop_adapters.paymob.references import DEFAULT_PREFIX
+
 
 def _strip_slash(value: str) -> str:
     return value.rstrip("/")
@@ -36,7 +38,7 @@ class PaymobSettings:
     public_base_url: str = field(converter=_strip_slash)
     api_base: str = field(default="https://accept.paymob.com", converter=_strip_slash)
     currency: str = "EGP"
-    reference_prefix: str = "shop"
+    reference_prefix: str = DEFAULT_PREFIX
     # Connect slightly above a multiple of 3 s (TCP's retransmission window), as requests'
     # docs advise; the read timeout bounds how long a customer waits on Paymob.
     connect_timeout: float = field(default=3.05, validator=_positive)

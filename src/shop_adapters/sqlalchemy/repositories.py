@@ -396,10 +396,9 @@ class SqlProductRepository(_Repository):
 def _order(row: Row[Any], lines: Iterable[Row[Any]]) -> Order:
     payment = None
     if row.intention_id is not None:
-        payment = PaymentIntention(
-            intention_id=row.intention_id, client_secret=row.client_secret,
-            checkout_url=row.checkout_url, special_reference=row.special_reference,
-            provider_order_id=row.provider_order_id)
+        payment = PaymentIntention(intention_id=row.intention_id,
+                                   checkout_url=row.checkout_url,
+                                   provider_order_id=row.provider_order_id)
     return Order(
         id=row.id, user_id=row.user_id, status=OrderStatus(row.status),
         lines=tuple(OrderLine(line.product_id, line.name, Money(line.unit_price, row.currency),
@@ -410,11 +409,14 @@ def _order(row: Row[Any], lines: Iterable[Row[Any]]) -> Order:
 
 
 def _payment_values(payment: PaymentIntention | None) -> dict[str, str | None]:
+    # `client_secret` and `special_reference` are Paymob's, which the core no longer carries
+    # (the checkout URL holds the one, the order id makes the other): new rows leave them
+    # empty until a migration drops them.
     return {
         "intention_id": payment.intention_id if payment else None,
-        "client_secret": payment.client_secret if payment else None,
+        "client_secret": None,
         "checkout_url": payment.checkout_url if payment else None,
-        "special_reference": payment.special_reference if payment else None,
+        "special_reference": None,
         "provider_order_id": payment.provider_order_id if payment else None,
     }
 

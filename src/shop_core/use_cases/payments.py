@@ -8,12 +8,7 @@ from datetime import datetime
 from shop_core.callbacks import Decision, decide
 from shop_core.errors import IllegalTransition, OutOfStock
 from shop_core.orders import Order
-from shop_core.payments import (
-    CallbackOutcome,
-    PaymentCallback,
-    PaymentEvent,
-    order_id_from_reference,
-)
+from shop_core.payments import CallbackOutcome, PaymentCallback, PaymentEvent
 from shop_core.ports import Clock, UnitOfWork
 from shop_core.use_cases.transitions import flag_for_refund, move
 
@@ -24,8 +19,8 @@ log = logging.getLogger(__name__)
 _ATTEMPTS = 5
 
 
-def apply_payment_callback(uow: UnitOfWork, clock: Clock, callback: PaymentCallback,
-                           reference_prefix: str) -> CallbackOutcome:
+def apply_payment_callback(uow: UnitOfWork, clock: Clock,
+                           callback: PaymentCallback) -> CallbackOutcome:
     """Record `callback` in the ledger and move its order accordingly, in one transaction.
 
     A transaction id seen before changes nothing (`DUPLICATE`), whatever its content.
@@ -33,7 +28,7 @@ def apply_payment_callback(uow: UnitOfWork, clock: Clock, callback: PaymentCallb
     stock_gone = False
     for _ in range(_ATTEMPTS):
         try:
-            settled = _settle(uow, clock, callback, reference_prefix, stock_gone=stock_gone)
+            settled = _settle(uow, clock, callback, stock_gone=stock_gone)
         except OutOfStock:
             # Paid, but the stock went to someone else meanwhile. That attempt was rolled
             # back (it may have taken part of the stock); the next one flags the order.
@@ -48,12 +43,12 @@ def apply_payment_callback(uow: UnitOfWork, clock: Clock, callback: PaymentCallb
     raise IllegalTransition(f"Order for transaction {callback.transaction_id} kept changing.")
 
 
-def _settle(uow: UnitOfWork, clock: Clock, callback: PaymentCallback, prefix: str, *,
+def _settle(uow: UnitOfWork, clock: Clock, callback: PaymentCallback, *,
             stock_gone: bool) -> tuple[CallbackOutcome, Order | None] | None:
     """One attempt, in one transaction: the outcome and the order it was about, or None when
     the order changed under it (nothing was kept)."""
     with uow:
-        order = _find_order(uow, callback, prefix)
+        order = _find_order(uow, callback)
         decision = decide(order, callback)
         if stock_gone and decision.event is not None:
             decision = decision.unhonoured()
@@ -84,17 +79,16 @@ def _ledger_entry(callback: PaymentCallback, order: Order | None, outcome: Callb
     )
 
 
-def _find_order(uow: UnitOfWork, callback: PaymentCallback, prefix: str) -> Order | None:
+def _find_order(uow: UnitOfWork, callback: PaymentCallback) -> Order | None:
     if callback.provider_order_id:
         order = uow.orders.get_by_provider_order_id(callback.provider_order_id)
         if order is not None:
             return order
-    order_id = order_id_from_reference(prefix, callback.merchant_reference)
-    order = uow.orders.get(order_id) if order_id is not None else None
+    order = uow.orders.get(callback.order_id) if callback.order_id is not None else None
     stored = order.payment.provider_order_id if order and order.payment else None
     if stored and callback.provider_order_id and stored != callback.provider_order_id:
-        # The merchant reference is not covered by the provider's signature: a transaction
-        # signed for another provider order must not settle this one.
+        # The order id a callback names need not be covered by the provider's signature: a
+        # transaction signed for another provider order must not settle this one.
         return None
     return order
 

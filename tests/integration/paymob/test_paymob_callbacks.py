@@ -92,7 +92,7 @@ def test_verified_success_becomes_a_payment_callback() -> None:
     assert (callback.success, callback.pending) == (True, False)
     assert (callback.is_refund, callback.is_void, callback.has_parent_transaction) == (
         False, False, False)
-    assert callback.merchant_reference == "shop-42"
+    assert callback.order_id == 42
     assert callback.provider_order_id == "217503754"
     assert not callback.is_reversal
 
@@ -148,7 +148,7 @@ def test_unsigned_fields_are_not_protected_by_the_hmac() -> None:
     obj = sample_obj()
     obj["order"]["merchant_order_id"] = "shop-43"
     callback = verify_transaction_callback(body_for(obj), EXPECTED_HMAC, HMAC_SECRET)
-    assert callback is not None and callback.merchant_reference == "shop-43"
+    assert callback is not None and callback.order_id == 43
 
 
 @pytest.mark.parametrize("received", [None, "", "0" * 128, EXPECTED_HMAC[:-1],
@@ -281,7 +281,7 @@ def test_missing_optional_reference_reads_as_none() -> None:
     callback = verify_transaction_callback(body_for(obj), transaction_hmac(obj, HMAC_SECRET),
                                            HMAC_SECRET)
     assert callback is not None
-    assert callback.merchant_reference is None
+    assert callback.order_id is None
     assert (callback.is_refund, callback.is_void) == (False, False)
 
 

@@ -16,6 +16,7 @@ from shop_adapters.paymob.callbacks import (
     transaction_hmac,
     verify_transaction_callback,
 )
+from shop_adapters.paymob.references import client_secret
 from shop_adapters.paymob.sandbox import (
     SandboxGateway,
     build_transaction_callback,
@@ -54,10 +55,10 @@ def test_sandbox_intention_points_at_the_shops_own_checkout(world: ShopWorld) ->
     url = urlsplit(payment.checkout_url)
     assert f"{url.scheme}://{url.netloc}{url.path}" == (
         "https://shop.example/sandbox/paymob/unifiedcheckout/")
-    assert parse_qs(url.query) == {"publicKey": [PUBLIC_KEY],
-                                   "clientSecret": [payment.client_secret]}
-    assert order_id_from_client_secret(payment.client_secret) == order.id
-    assert payment.special_reference == f"shop-{order.id}"
+    secret = client_secret(payment)
+    assert secret is not None
+    assert parse_qs(url.query) == {"publicKey": [PUBLIC_KEY], "clientSecret": [secret]}
+    assert order_id_from_client_secret(secret) == order.id
     assert payment.provider_order_id and payment.provider_order_id.isdigit()
     assert payment.provider_order_id != str(order.id)
     assert stored(world, order.id).payment == payment
@@ -66,8 +67,9 @@ def test_sandbox_intention_points_at_the_shops_own_checkout(world: ShopWorld) ->
 def test_client_secrets_are_unguessable(world: ShopWorld) -> None:
     first, second = placed(world), placed(world)
     assert first.payment and second.payment
-    assert first.payment.client_secret != second.payment.client_secret
-    assert len(first.payment.client_secret) >= len("sandbox_1_") + 32
+    first_secret, second_secret = client_secret(first.payment), client_secret(second.payment)
+    assert first_secret and second_secret and first_secret != second_secret
+    assert len(first_secret) >= len("sandbox_1_") + 32
 
 
 @pytest.mark.parametrize("secret", [None, "", "sandbox_", "sandbox_12",
@@ -116,7 +118,7 @@ def test_built_callback_verifies_as_paymobs_would(world: ShopWorld) -> None:
     assert callback.success and not callback.pending and not callback.is_reversal
     assert order.payment is not None
     assert callback.provider_order_id == order.payment.provider_order_id
-    assert callback.merchant_reference == order.payment.special_reference
+    assert callback.order_id == order.id
 
 
 def test_built_callback_does_not_verify_with_another_secret(world: ShopWorld) -> None:
@@ -135,7 +137,7 @@ def test_pay_marks_the_order_paid(world: ShopWorld) -> None:
     callback = verify_transaction_callback(body, signature, HMAC_SECRET)
     assert callback is not None
 
-    outcome = apply_payment_callback(world.uow, world.clock, callback, "shop")
+    outcome = apply_payment_callback(world.uow, world.clock, callback)
 
     assert outcome is CallbackOutcome.PAID
     assert stored(world, order.id or 0).status is OrderStatus.SUCCESS
@@ -150,7 +152,7 @@ def test_decline_fails_the_order_and_restores_stock(world: ShopWorld) -> None:
     callback = verify_transaction_callback(body, signature, HMAC_SECRET)
     assert callback is not None
 
-    outcome = apply_payment_callback(world.uow, world.clock, callback, "shop")
+    outcome = apply_payment_callback(world.uow, world.clock, callback)
 
     assert outcome is CallbackOutcome.DECLINED
     assert stored(world, order.id or 0).status is OrderStatus.FAILED
@@ -173,7 +175,7 @@ def test_callback_for_an_order_without_a_paymob_order_id_finds_it_by_reference(
     callback = verify_transaction_callback(body, signature, HMAC_SECRET)
     assert callback is not None
 
-    assert apply_payment_callback(world.uow, world.clock, callback, "shop") is (
+    assert apply_payment_callback(world.uow, world.clock, callback) is (
         CallbackOutcome.PAID)
 
 

@@ -13,7 +13,7 @@ from shop_core.accounts import User
 from shop_core.catalogue import Product
 from shop_core.money import Money
 from shop_core.orders import Order
-from shop_core.payments import PaymentCallback, special_reference
+from shop_core.payments import PaymentCallback
 
 T = TypeVar("T")
 
@@ -62,11 +62,11 @@ def later(minutes: int) -> datetime:
 def callback(order: Order, transaction_id: str, *, success: bool = True,
              pending: bool = False, amount: Money | None = None,
              is_refund: bool = False) -> PaymentCallback:
-    """A verified Paymob-like callback for `order`, found by its merchant reference."""
+    """A verified callback for `order`, found by the order id it names."""
     return PaymentCallback(
         transaction_id=transaction_id, amount=amount or order.total, success=success,
         pending=pending, is_refund=is_refund, is_void=False, has_parent_transaction=is_refund,
-        merchant_reference=special_reference("shop", order.id or 0), provider_order_id=None)
+        order_id=order.id, provider_order_id=None)
 
 
 def run_together(count: int, work: Callable[[int], T]) -> list[T | BaseException]:

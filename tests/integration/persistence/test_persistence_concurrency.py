@@ -73,7 +73,7 @@ def test_opposite_carts_neither_deadlock_nor_lose_updates(pg_db: Database) -> No
             if n % 2:
                 outcome = payments.apply_payment_callback(
                     pg_db.unit_of_work(), clock,
-                    callback(order, f"decline-{index}-{n}", success=False), "shop")
+                    callback(order, f"decline-{index}-{n}", success=False))
                 assert outcome is CallbackOutcome.DECLINED
             else:
                 kept += 1
@@ -127,7 +127,7 @@ def test_expiry_racing_a_payment_ends_in_one_state_and_restores_stock_at_most_on
             return expiry.expire_overdue_orders(pg_db.unit_of_work(), clock, batch_size=3)
         return payments.apply_payment_callback(
             pg_db.unit_of_work(), clock,
-            callback(order, f"tx-{order.id}", success=payment_succeeds), "shop")
+            callback(order, f"tx-{order.id}", success=payment_succeeds))
 
     results = run_together(30, race)
     assert not [r for r in results if isinstance(r, BaseException)], results
@@ -148,7 +148,7 @@ def test_concurrent_duplicate_callbacks_are_recorded_and_applied_once(pg_db: Dat
     product = add_product(pg_db, stock=5)
     order = _place(pg_db, _services(clock), user.id or 0, (product.id or 0, 1))
     results = run_together(12, lambda _: payments.apply_payment_callback(
-        pg_db.unit_of_work(), clock, callback(order, "tx-dup"), "shop"))
+        pg_db.unit_of_work(), clock, callback(order, "tx-dup")))
     assert sorted(map(str, results)) == sorted(
         [str(CallbackOutcome.PAID)] + [str(CallbackOutcome.DUPLICATE)] * 11)
     stored = _get(pg_db, order.id or 0)

@@ -415,7 +415,7 @@ def test_orders_round_trip_with_lines_and_payment(
     a, b = make_product(), make_product()
     order = _place(uow, _order(user.id or 0, [_line(a.id or 0, 2, 1999),
                                               _line(b.id or 0, 1, 500)]))
-    payment = PaymentIntention("pi_1", "secret", "https://pay.example/x", "shop-1", "777")
+    payment = PaymentIntention("pi_1", "https://pay.example/x", "777")
     with uow:
         fetched = uow.orders.get(order.id or 0)
         assert fetched == order and fetched.payment is None

@@ -177,8 +177,7 @@ def test_callbacks_pay_decline_and_are_recorded_once(
     def apply(order: Order, tx: str, *, success: bool = True,
               is_refund: bool = False) -> CallbackOutcome:
         return payments.apply_payment_callback(
-            db.unit_of_work(), clock, callback(order, tx, success=success, is_refund=is_refund),
-            "shop")
+            db.unit_of_work(), clock, callback(order, tx, success=success, is_refund=is_refund))
 
     assert apply(paid, "tx1") is CallbackOutcome.PAID
     assert apply(paid, "tx1", success=False) is CallbackOutcome.DUPLICATE
@@ -208,8 +207,7 @@ def test_expiry_then_a_late_payment_retakes_stock_or_flags_a_refund(
                              catalogue.ProductChanges(stock=2))
 
     def apply(order: Order, tx: str) -> CallbackOutcome:
-        return payments.apply_payment_callback(db.unit_of_work(), clock, callback(order, tx),
-                                               "shop")
+        return payments.apply_payment_callback(db.unit_of_work(), clock, callback(order, tx))
 
     assert apply(first, "late1") is CallbackOutcome.LATE_PAID
     assert apply(second, "late2") is CallbackOutcome.NEEDS_REFUND
