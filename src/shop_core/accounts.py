@@ -7,6 +7,8 @@ from datetime import datetime
 
 from attrs import define, frozen
 
+from shop_core.errors import Rule, Violation
+
 USERNAME_MAX_LENGTH = 150
 NAME_MAX_LENGTH = 150
 EMAIL_MAX_LENGTH = 254
@@ -44,42 +46,41 @@ class RefreshToken:
     revoked_at: datetime | None = None
 
 
-def username_errors(username: str) -> list[str]:
+def username_errors(username: str) -> list[Violation]:
     if not username:
-        return ["This field may not be blank."]
+        return [Violation(Rule.BLANK)]
     if len(username) > USERNAME_MAX_LENGTH:
-        return [f"Ensure this field has no more than {USERNAME_MAX_LENGTH} characters."]
+        return [Violation(Rule.TOO_LONG, USERNAME_MAX_LENGTH)]
     if not _USERNAME.match(username):
-        return ["Enter a valid username: letters, digits and @/./+/-/_ only."]
+        return [Violation(Rule.USERNAME_CHARACTERS)]
     return []
 
 
-def email_errors(email: str) -> list[str]:
+def email_errors(email: str) -> list[Violation]:
     if not email:
-        return ["This field may not be blank."]
+        return [Violation(Rule.BLANK)]
     if len(email) > EMAIL_MAX_LENGTH or not _EMAIL.match(email):
-        return ["Enter a valid email address."]
+        return [Violation(Rule.EMAIL_FORMAT)]
     return []
 
 
-def name_errors(name: str) -> list[str]:
+def name_errors(name: str) -> list[Violation]:
     if len(name) > NAME_MAX_LENGTH:
-        return [f"Ensure this field has no more than {NAME_MAX_LENGTH} characters."]
+        return [Violation(Rule.TOO_LONG, NAME_MAX_LENGTH)]
     return []
 
 
-def password_errors(password: str, username: str) -> list[str]:
+def password_errors(password: str, username: str) -> list[Violation]:
     """Why `password` is too weak for `username`; empty when it is acceptable."""
     errors = []
     if len(password) < PASSWORD_MIN_LENGTH:
-        errors.append(f"This password is too short. It must contain at least "
-                      f"{PASSWORD_MIN_LENGTH} characters.")
+        errors.append(Violation(Rule.PASSWORD_TOO_SHORT, PASSWORD_MIN_LENGTH))
     if len(password) > PASSWORD_MAX_LENGTH:
-        errors.append(f"Ensure this field has no more than {PASSWORD_MAX_LENGTH} characters.")
+        errors.append(Violation(Rule.TOO_LONG, PASSWORD_MAX_LENGTH))
     if password.isdigit():
-        errors.append("This password is entirely numeric.")
+        errors.append(Violation(Rule.PASSWORD_NUMERIC))
     if username and password.casefold() == username.casefold():
-        errors.append("The password is too similar to the username.")
+        errors.append(Violation(Rule.PASSWORD_LIKE_USERNAME))
     return errors
 
 

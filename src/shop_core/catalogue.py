@@ -8,7 +8,7 @@ from datetime import datetime
 
 from attrs import define, frozen
 
-from shop_core.errors import ValidationError
+from shop_core.errors import Rule, ValidationError, Violation
 from shop_core.money import Money
 from shop_core.pagination import PageRequest
 
@@ -81,23 +81,26 @@ class ProductQuery:
 
 def check_product(name: str, description: str, price: Money, stock: int) -> None:
     """Raise `ValidationError` naming every field that breaks the catalogue's rules."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[Violation]] = {}
     if not name.strip():
-        errors["name"] = ["This field may not be blank."]
+        errors["name"] = [Violation(Rule.BLANK)]
     elif len(name) > NAME_MAX_LENGTH:
-        errors["name"] = [f"Ensure this field has no more than {NAME_MAX_LENGTH} characters."]
+        errors["name"] = [Violation(Rule.TOO_LONG, NAME_MAX_LENGTH)]
     if len(description) > DESCRIPTION_MAX_LENGTH:
-        errors["description"] = [
-            f"Ensure this field has no more than {DESCRIPTION_MAX_LENGTH} characters."
-        ]
+        errors["description"] = [Violation(Rule.TOO_LONG, DESCRIPTION_MAX_LENGTH)]
     if price.amount <= 0:
-        errors["price"] = ["Ensure this value is greater than 0."]
+        errors["price"] = [Violation(Rule.NOT_POSITIVE)]
     elif price.amount > MAX_PRICE_MINOR:
-        highest = Money(MAX_PRICE_MINOR, price.currency).format()
-        errors["price"] = [f"Ensure this value is at most {highest}."]
-    if stock < 0:
-        errors["stock"] = ["Ensure this value is greater than or equal to 0."]
-    elif stock > MAX_STOCK:
-        errors["stock"] = [f"Ensure this value is less than or equal to {MAX_STOCK}."]
+        errors["price"] = [Violation(Rule.PRICE_TOO_HIGH, Money(MAX_PRICE_MINOR, price.currency))]
+    errors.update(stock_errors(stock))
     if errors:
         raise ValidationError(errors)
+
+
+def stock_errors(stock: int) -> dict[str, list[Violation]]:
+    """`{"stock": [...]}` when `stock` is not a count the stock column can hold."""
+    if stock < 0:
+        return {"stock": [Violation(Rule.NEGATIVE)]}
+    if stock > MAX_STOCK:
+        return {"stock": [Violation(Rule.ABOVE_MAXIMUM, MAX_STOCK)]}
+    return {}

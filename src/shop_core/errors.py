@@ -2,11 +2,47 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from attrs import frozen
+
 if TYPE_CHECKING:
     from shop_core.catalogue import Shortfall
+
+
+class Rule(enum.Enum):
+    """A rule of the shop that input can break. The core names the rule; the web edge (or
+    any other front end) words it, in one place."""
+
+    BLANK = "blank"
+    TOO_LONG = "too_long"  # limit: the most characters allowed
+    USERNAME_CHARACTERS = "username_characters"
+    EMAIL_FORMAT = "email_format"
+    PASSWORD_TOO_SHORT = "password_too_short"  # limit: the fewest characters allowed
+    PASSWORD_NUMERIC = "password_numeric"
+    PASSWORD_LIKE_USERNAME = "password_like_username"
+    TAKEN = "taken"  # another user has this value
+    NOT_POSITIVE = "not_positive"
+    PRICE_TOO_HIGH = "price_too_high"  # limit: the highest price, a Money
+    NEGATIVE = "negative"
+    ABOVE_MAXIMUM = "above_maximum"  # limit: the highest value
+    NO_ITEMS = "no_items"
+    TOO_MANY_ITEMS = "too_many_items"  # limit: the most lines a cart may have
+    QUANTITY_RANGE = "quantity_range"  # limit: the largest quantity of a line
+    UNKNOWN_PRODUCTS = "unknown_products"  # limit: the product ids, a tuple
+    MIXED_CURRENCIES = "mixed_currencies"
+    PAGE_BELOW_ONE = "page_below_one"
+    PAGE_SIZE_RANGE = "page_size_range"  # limit: the largest page
+
+
+@frozen
+class Violation:
+    """One rule a field broke, with the bound or the values the rule speaks of."""
+
+    rule: Rule
+    limit: Any = None
 
 
 class ShopError(Exception):
@@ -18,7 +54,9 @@ class ShopError(Exception):
 
 
 class ValidationError(ShopError):
-    """Input breaks a rule; `field_errors` maps each field to its messages (nested if needed)."""
+    """Input breaks a rule. `field_errors` maps each field to what is wrong with it: the
+    core's `Violation`s, which front ends put into words, or an adapter's own messages about
+    its wire format (nested where the input is)."""
 
     def __init__(self, field_errors: Mapping[str, Any], detail: str = "Invalid input.") -> None:
         super().__init__(detail)

@@ -14,7 +14,7 @@ from attrs import define, frozen
 
 from shop_core import money
 from shop_core.catalogue import Product, StockLine
-from shop_core.errors import IllegalTransition, ValidationError
+from shop_core.errors import IllegalTransition, Rule, ValidationError, Violation
 from shop_core.money import Money
 from shop_core.pagination import PageRequest
 from shop_core.payments import PaymentIntention
@@ -143,17 +143,16 @@ class Order:
 def merge_cart(cart: Sequence[CartLine]) -> list[CartLine]:
     """Validate a cart and merge lines naming the same product, in product-id order."""
     if not cart:
-        raise ValidationError({"cart_items": ["At least one item is required."]})
+        raise ValidationError({"cart_items": [Violation(Rule.NO_ITEMS)]})
     if len(cart) > MAX_CART_LINES:
-        raise ValidationError({"cart_items": [f"At most {MAX_CART_LINES} items are allowed."]})
+        raise ValidationError({"cart_items": [Violation(Rule.TOO_MANY_ITEMS, MAX_CART_LINES)]})
     merged: dict[int, int] = {}
     for line in cart:
         merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
     bad = [pid for pid, quantity in merged.items() if not 1 <= quantity <= MAX_LINE_QUANTITY]
     if bad or any(line.quantity < 1 for line in cart):
         raise ValidationError(
-            {"cart_items": [f"Quantity must be a whole number from 1 to {MAX_LINE_QUANTITY}."]}
-        )
+            {"cart_items": [Violation(Rule.QUANTITY_RANGE, MAX_LINE_QUANTITY)]})
     return [CartLine(pid, merged[pid]) for pid in sorted(merged)]
 
 
@@ -167,12 +166,10 @@ def order_lines(cart: Iterable[CartLine], products: dict[int, Product]) -> list[
             continue
         lines.append(OrderLine(line.product_id, product.name, product.price, line.quantity))
     if missing:
-        names = ", ".join(str(pid) for pid in missing)
         raise ValidationError(
-            {"cart_items": [f"Product {names} does not exist or is no longer sold."]}
-        )
+            {"cart_items": [Violation(Rule.UNKNOWN_PRODUCTS, tuple(missing))]})
     if len({line.unit_price.currency for line in lines}) > 1:
-        raise ValidationError({"cart_items": ["All products must be priced in one currency."]})
+        raise ValidationError({"cart_items": [Violation(Rule.MIXED_CURRENCIES)]})
     return lines
 
 

@@ -6,7 +6,7 @@ from typing import Generic, TypeVar
 
 from attrs import field, frozen
 
-from shop_core.errors import ValidationError
+from shop_core.errors import Rule, ValidationError, Violation
 
 T = TypeVar("T")
 
@@ -22,11 +22,11 @@ class PageRequest:
     page_size: int = DEFAULT_PAGE_SIZE
 
     def __attrs_post_init__(self) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[Violation]] = {}
         if self.page < 1:
-            errors["page"] = ["Must be 1 or more."]
+            errors["page"] = [Violation(Rule.PAGE_BELOW_ONE)]
         if not 1 <= self.page_size <= MAX_PAGE_SIZE:
-            errors["page_size"] = [f"Must be between 1 and {MAX_PAGE_SIZE}."]
+            errors["page_size"] = [Violation(Rule.PAGE_SIZE_RANGE, MAX_PAGE_SIZE)]
         if errors:
             raise ValidationError(errors)
 

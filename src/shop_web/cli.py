@@ -74,6 +74,7 @@ def create_admin(username: str, email: str, password: str) -> None:
     """Create a staff user, who can manage products and see every order."""
     from shop_core.errors import ValidationError
     from shop_core.use_cases.accounts import Registration, register
+    from shop_web.messages import field_messages
 
     shop = _shop()
     try:
@@ -81,7 +82,7 @@ def create_admin(username: str, email: str, password: str) -> None:
                         Registration(username, email, password, is_staff=True))
     except ValidationError as error:
         problems = "; ".join(f"{field}: {' '.join(messages)}"
-                             for field, messages in error.field_errors.items())
+                             for field, messages in field_messages(error.field_errors).items())
         raise click.ClickException(problems) from None
     click.echo(f"Created admin {user.username} (id {user.id}).")
 

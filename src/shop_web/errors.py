@@ -27,6 +27,7 @@ from shop_core.errors import (
     Unavailable,
     ValidationError,
 )
+from shop_web.messages import field_messages
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ def status_for(error: ShopError) -> int:
 
 def body_for(error: ShopError) -> dict[str, Any]:
     if isinstance(error, ValidationError):
-        return _without_schema_keys(error.field_errors) or {"detail": error.detail}
+        return _without_schema_keys(field_messages(error.field_errors)) or {
+            "detail": error.detail}
     if isinstance(error, OutOfStock):
         return {"detail": error.detail, "unavailable": [
             {"product_id": s.product_id, "requested": s.requested, "available": s.available}

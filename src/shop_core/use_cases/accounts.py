@@ -16,13 +16,17 @@ from shop_core.accounts import (
     password_errors,
     username_errors,
 )
-from shop_core.errors import AlreadyExists, AuthenticationFailed, NotFound, ValidationError
+from shop_core.errors import (
+    AlreadyExists,
+    AuthenticationFailed,
+    NotFound,
+    Rule,
+    ValidationError,
+    Violation,
+)
 from shop_core.ports import Clock, PasswordHasher, UnitOfWork
 
-_TAKEN = {
-    "username": "A user with that username already exists.",
-    "email": "A user with that email already exists.",
-}
+_TAKEN = Violation(Rule.TAKEN)
 
 
 @frozen
@@ -48,9 +52,9 @@ def register(uow: UnitOfWork, hasher: PasswordHasher, clock: Clock,
     }
     with uow:
         if not errors["username"] and uow.users.get_by_username(registration.username):
-            errors["username"].append(_TAKEN["username"])
+            errors["username"].append(_TAKEN)
         if not errors["email"] and uow.users.get_by_email(email):
-            errors["email"].append(_TAKEN["email"])
+            errors["email"].append(_TAKEN)
     _raise_if_any(errors)
     # Hashing is slow on purpose, so it runs outside any transaction (whose locks it would
     # hold); the unique constraints catch a registration that raced in meanwhile.
@@ -66,7 +70,7 @@ def register(uow: UnitOfWork, hasher: PasswordHasher, clock: Clock,
             user = uow.users.add(user)
             uow.commit()
         except AlreadyExists as taken:  # lost a race with a concurrent registration
-            raise ValidationError({taken.field: [_TAKEN.get(taken.field, taken.detail)]}) from None
+            raise ValidationError({taken.field: [_TAKEN]}) from None
     return user
 
 
@@ -122,13 +126,13 @@ def update_profile(uow: UnitOfWork, user_id: int, changes: ProfileChanges) -> Us
         user = uow.users.get(user_id)
         if user is None:
             raise NotFound("User not found.")
-        errors: dict[str, list[str]] = {}
+        errors: dict[str, list[Violation]] = {}
         if changes.email is not None:
             email = normalize_email(changes.email)
             errors["email"] = email_errors(email)
             other = uow.users.get_by_email(email) if not errors["email"] else None
             if other is not None and other.id != user.id:
-                errors["email"].append(_TAKEN["email"])
+                errors["email"].append(_TAKEN)
             user.email = email
         for name in ("first_name", "last_name"):
             value = getattr(changes, name)
@@ -140,7 +144,7 @@ def update_profile(uow: UnitOfWork, user_id: int, changes: ProfileChanges) -> Us
             uow.users.update(user)
             uow.commit()
         except AlreadyExists as taken:
-            raise ValidationError({taken.field: [_TAKEN.get(taken.field, taken.detail)]}) from None
+            raise ValidationError({taken.field: [_TAKEN]}) from None
     return user
 
 
@@ -178,7 +182,7 @@ def rotate_refresh_token(uow: UnitOfWork, clock: Clock, jti: str, lifetime: time
     return user, successor
 
 
-def _raise_if_any(errors: dict[str, list[str]]) -> None:
+def _raise_if_any(errors: dict[str, list[Violation]]) -> None:
     found = {name: messages for name, messages in errors.items() if messages}
     if found:
         raise ValidationError(found)

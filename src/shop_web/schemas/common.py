@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from shop_core.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
@@ -61,3 +61,36 @@ class HealthSchema(Schema):
 class UnavailableSchema(Schema):
     status = fields.String(required=True, metadata={"example": "unavailable"})
     detail = fields.String(required=True)
+
+
+class Between(validate.Range):
+    """`validate.Range` (documented as minimum and maximum) saying what the core says when
+    the same bound is broken, one message per side."""
+
+    def __init__(self, low: int, high: int, *, too_low: str, too_high: str) -> None:
+        super().__init__(min=low, max=high)
+        self._low, self._high = low, high
+        self._too_low, self._too_high = too_low, too_high
+
+    def __call__(self, value: Any) -> Any:
+        if value < self._low:
+            raise ValidationError(self._too_low)
+        if value > self._high:
+            raise ValidationError(self._too_high)
+        return value
+
+
+class CountBetween(validate.Length):
+    """`validate.Length` (documented as minItems and maxItems) worded as the core words it."""
+
+    def __init__(self, low: int, high: int, *, too_few: str, too_many: str) -> None:
+        super().__init__(min=low, max=high)
+        self._low, self._high = low, high
+        self._too_few, self._too_many = too_few, too_many
+
+    def __call__(self, value: Any) -> Any:
+        if len(value) < self._low:
+            raise ValidationError(self._too_few)
+        if len(value) > self._high:
+            raise ValidationError(self._too_many)
+        return value

@@ -6,8 +6,10 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
+from shop_core.errors import Rule
 from shop_core.orders import MAX_CART_LINES, MAX_LINE_QUANTITY, Order, OrderStatus
-from shop_web.schemas.common import PageQuerySchema, PageSchema
+from shop_web.messages import message
+from shop_web.schemas.common import CountBetween, PageQuerySchema, PageSchema
 from shop_web.schemas.fields import MAX_ID, Amount, UtcDateTime, identifier, strict_integer
 
 STATUSES = [status.value for status in OrderStatus]
@@ -16,8 +18,8 @@ IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,255}$"
 
 class CartItemSchema(Schema):
     product_id = identifier(required=True)
-    quantity = strict_integer(required=True,
-                              validate=validate.Range(min=1, max=MAX_LINE_QUANTITY))
+    quantity = strict_integer(required=True, validate=validate.Range(
+        min=1, max=MAX_LINE_QUANTITY, error=message(Rule.QUANTITY_RANGE, MAX_LINE_QUANTITY)))
 
 
 class PlaceOrderSchema(Schema):
@@ -26,8 +28,8 @@ class PlaceOrderSchema(Schema):
 
     cart_items = fields.List(
         fields.Nested(CartItemSchema), required=True,
-        validate=validate.Length(min=1, max=MAX_CART_LINES,
-                                 error=f"Order from 1 to {MAX_CART_LINES} items."),
+        validate=CountBetween(1, MAX_CART_LINES, too_few=message(Rule.NO_ITEMS),
+                              too_many=message(Rule.TOO_MANY_ITEMS, MAX_CART_LINES)),
         metadata={"description": "Lines naming the same product are merged."},
     )
 

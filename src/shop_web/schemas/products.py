@@ -13,7 +13,9 @@ from shop_core.catalogue import (
     Product,
     ProductOrdering,
 )
-from shop_web.schemas.common import PageQuerySchema, PageSchema
+from shop_core.errors import Rule
+from shop_web.messages import message
+from shop_web.schemas.common import Between, PageQuerySchema, PageSchema
 from shop_web.schemas.fields import Amount, UtcDateTime, strict_integer, utc_isoformat
 
 ORDERINGS = [ordering.value for ordering in ProductOrdering]
@@ -63,7 +65,9 @@ def _price(required: bool) -> Amount:
 
 
 def _stock(required: bool) -> fields.Integer:
-    return strict_integer(required=required, validate=validate.Range(min=0, max=MAX_STOCK))
+    return strict_integer(required=required, validate=Between(
+        0, MAX_STOCK, too_low=message(Rule.NEGATIVE),
+        too_high=message(Rule.ABOVE_MAXIMUM, MAX_STOCK)))
 
 
 class ProductWriteSchema(Schema):
