@@ -45,7 +45,9 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *,
     app = Flask("shop_web", instance_path=str(instance_path))
     app.config.update(_flask_config(settings))
     app.json = OrjsonProvider(app)  # keys in the documented order, encoded in C
-    app.extensions["shop"] = shop
+    from shop_web.bootstrap import bind
+
+    bind(app, shop)
     if settings.trusted_proxies:
         # Behind N reverse proxies, the client's address (which rate limits count by) is the
         # one the nearest proxy put in X-Forwarded-For; without this, every client shares one.
@@ -57,7 +59,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *,
     if settings.shop_env != "test":
         request_log.configure_logging()
     request_log.init_app(app)
-    _register_blueprints(app)
+    _register_blueprints(app, settings)
 
     if not settings.redis_url and settings.shop_env != "test":
         # No job queue: overdue orders are expired by a sweep inside this process.
@@ -138,7 +140,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
 
 
-def _register_blueprints(app: Flask) -> None:
+def _register_blueprints(app: Flask, settings: Settings) -> None:
     from shop_web import payments
     from shop_web.api import auth, docs, health, orders, products, profile
     from shop_web.extensions import api
@@ -148,7 +150,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(docs.blueprint)
     api.register_blueprint(payments.blueprint)
     app.register_blueprint(payments.pages)
-    if app.extensions["shop"].settings.paymob_mode == "sandbox":
+    if settings.paymob_mode == "sandbox":
         from shop_web import sandbox  # its checkout pages exist only in sandbox mode
 
         app.register_blueprint(sandbox.blueprint)

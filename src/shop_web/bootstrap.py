@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from attrs import define, field
+from flask import current_app
 
 from shop_adapters.passwords import Argon2PasswordHasher
 from shop_adapters.paymob.settings import PaymobSettings
@@ -16,6 +17,7 @@ from shop_core.clock import SystemClock
 from shop_core.ports import Clock, ExpiryScheduler, PasswordHasher, PaymentGateway, UnitOfWork
 from shop_core.use_cases.ordering import OrderingServices
 from shop_web.config import Settings
+from shop_web.services import Accounts, Catalogue, Orders
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +41,26 @@ class Shop:
     scheduler: ExpiryScheduler
     paymob: PaymobSettings
     redis: Any = None
+    accounts: Accounts = field(init=False)
+    catalogue: Catalogue = field(init=False)
+    orders: Orders = field(init=False)
     _sweeper: threading.Thread | None = field(default=None, init=False)
     _stop_sweeping: threading.Event = field(factory=threading.Event, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.accounts = Accounts(self.uow, self.clock, self.hasher,
+                                 self.settings.refresh_token_lifetime)
+        self.catalogue = Catalogue(self.uow, self.clock)
+        self.orders = Orders(self.uow, OrderingServices(
+            gateway=self.gateway, scheduler=self.scheduler, clock=self.clock,
+            payment_timeout=self.settings.order_payment_timeout))
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return self.database.unit_of_work(read_only=read_only)
 
-    @property
-    def ordering(self) -> OrderingServices:
-        return OrderingServices(gateway=self.gateway, scheduler=self.scheduler,
-                                clock=self.clock,
-                                payment_timeout=self.settings.order_payment_timeout)
+    def reader(self) -> UnitOfWork:
+        """A read-only unit of work, for pages that change nothing."""
+        return self.database.unit_of_work(read_only=True)
 
     def start_background_sweep(self) -> None:
         """Expire overdue orders every few seconds in this process (embedded mode only).
@@ -79,6 +90,21 @@ class Shop:
                     log.info("Expired %d overdue orders", expired)
             except Exception:
                 log.exception("Expiry sweep failed; retrying in %.0f s", interval)
+
+
+def current_shop() -> Shop:
+    """The shop the running Flask app serves (`create_app` binds it)."""
+    shop = current_app.extensions[_EXTENSION]
+    assert isinstance(shop, Shop)
+    return shop
+
+
+def bind(app: Any, shop: Shop) -> None:
+    """Make `shop` the one `current_shop()` answers inside `app`."""
+    app.extensions[_EXTENSION] = shop
+
+
+_EXTENSION = "shop"
 
 
 def paymob_settings(settings: Settings) -> PaymobSettings:

@@ -73,13 +73,12 @@ def _upgrade(settings: Settings) -> None:
 def create_admin(username: str, email: str, password: str) -> None:
     """Create a staff user, who can manage products and see every order."""
     from shop_core.errors import ValidationError
-    from shop_core.use_cases.accounts import Registration, register
+    from shop_core.use_cases.accounts import Registration
     from shop_web.messages import field_messages
 
     shop = _shop()
     try:
-        user = register(shop.uow(), shop.hasher, shop.clock,
-                        Registration(username, email, password, is_staff=True))
+        user = shop.accounts.register(Registration(username, email, password, is_staff=True))
     except ValidationError as error:
         problems = "; ".join(f"{field}: {' '.join(messages)}"
                              for field, messages in field_messages(error.field_errors).items())
@@ -97,7 +96,7 @@ def _seed_demo(shop: Shop) -> int:
     from shop_core.catalogue import ProductQuery
     from shop_core.money import Money
     from shop_core.pagination import PageRequest
-    from shop_core.use_cases.catalogue import ProductDetails, create_product, list_products
+    from shop_core.use_cases.catalogue import ProductDetails, list_products
 
     added = 0
     for name, description, price, stock in DEMO_PRODUCTS:
@@ -105,8 +104,8 @@ def _seed_demo(shop: Shop) -> int:
         if any(p.name == name for p in list_products(shop.uow(), query).items):
             continue
         currency = shop.settings.paymob_currency
-        create_product(shop.uow(), shop.clock,
-                       ProductDetails(name, Money.parse(price, currency), stock, description))
+        shop.catalogue.create(ProductDetails(name, Money.parse(price, currency), stock,
+                                             description))
         added += 1
     return added
 

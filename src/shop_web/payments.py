@@ -6,15 +6,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from marshmallow import Schema, fields
 
 from shop_adapters.paymob.callbacks import redirect_query_is_genuine, verify_transaction_callback
 from shop_adapters.paymob.references import order_id_from_reference
 from shop_core.errors import InvalidSignature, NotFound, ValidationError
 from shop_core.use_cases.ordering import get_order
-from shop_core.use_cases.payments import apply_payment_callback
 from shop_web.api.base import ShopBlueprint
+from shop_web.bootstrap import current_shop
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def webhook() -> dict[str, Any]:
 
     Each transaction is applied once, however often it is delivered; repeats, unknown
     orders and other callback types are answered 200 so that Paymob stops retrying."""
-    shop = current_app.extensions["shop"]
+    shop = current_shop()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise ValidationError({}, "The callback body must be a JSON object.")
@@ -59,7 +59,7 @@ def webhook() -> dict[str, Any]:
     if callback is None:
         log.info("Ignored a verified Paymob callback of type %r", body.get("type"))
         return {"detail": "Ignored: not a transaction callback.", "outcome": "ignored"}
-    outcome = apply_payment_callback(shop.uow(), shop.clock, callback)
+    outcome = shop.orders.apply_callback(callback)
     return {"detail": "Received.", "outcome": outcome.value}
 
 
@@ -67,13 +67,13 @@ def webhook() -> dict[str, Any]:
 def payment_return() -> str:
     """Where Paymob sends the customer after paying. It shows the order's outcome as the
     shop knows it; only the verified webhook ever changes that outcome."""
-    shop = current_app.extensions["shop"]
+    shop = current_shop()
     order_id = order_id_from_reference(shop.paymob.reference_prefix,
                                        request.args.get("merchant_order_id"))
     order = None
     if order_id is not None and _redirect_is_genuine(shop.paymob.hmac_secret):
         try:
-            order = get_order(shop.uow(read_only=True), order_id, user_id=None)
+            order = get_order(shop.reader(), order_id, user_id=None)
         except NotFound:
             order = None
     return render_template("payment_return.html", order=order)

@@ -13,7 +13,7 @@ import secrets
 import threading
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from shop_adapters.paymob.references import client_secret as client_secret_of
@@ -25,6 +25,7 @@ from shop_adapters.paymob.sandbox import (
 from shop_core.errors import NotFound
 from shop_core.orders import Order, OrderStatus
 from shop_core.use_cases.ordering import get_order
+from shop_web.bootstrap import current_shop
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ blueprint = Blueprint("sandbox", __name__, url_prefix="/sandbox/paymob/unifiedch
 @blueprint.get("/")
 def checkout() -> str:
     order = _order_for(request.args.get("clientSecret", ""))
-    shop = current_app.extensions["shop"]
+    shop = current_shop()
     payable = order.status is OrderStatus.PENDING and shop.clock.now() < order.expires_at
     return render_template("sandbox_checkout.html", order=order, payable=payable,
                            client_secret=request.args["clientSecret"])
@@ -47,7 +48,7 @@ def pay() -> Response:
     action = request.form.get("action")
     if action not in ("pay", "decline"):
         abort(400)
-    shop = current_app.extensions["shop"]
+    shop = current_shop()
     body, signature = build_transaction_callback(
         order, success=action == "pay", transaction_id=secrets.randbelow(10**12) + 1,
         settings=shop.paymob, now=shop.clock.now(),
@@ -79,9 +80,9 @@ def _order_for(client_secret: str) -> Order:
     order_id = order_id_from_client_secret(client_secret)
     if order_id is None:
         abort(404)
-    shop = current_app.extensions["shop"]
+    shop = current_shop()
     try:
-        order = get_order(shop.uow(read_only=True), order_id, user_id=None)
+        order = get_order(shop.reader(), order_id, user_id=None)
     except NotFound:
         abort(404)
     stored = client_secret_of(order.payment) or ""

@@ -8,15 +8,10 @@ from flask_jwt_extended import decode_token
 
 from shop_core.accounts import User
 from shop_core.errors import AuthenticationFailed
-from shop_core.use_cases.accounts import (
-    Registration,
-    authenticate,
-    register,
-    rotate_refresh_token,
-    start_session,
-)
-from shop_web.api.base import ShopBlueprint, current_shop, user_id
-from shop_web.api.security import auth_rate_limit, new_token_id, token_pair
+from shop_core.use_cases.accounts import Registration
+from shop_web.api.base import ShopBlueprint
+from shop_web.api.security import auth_rate_limit, token_pair
+from shop_web.bootstrap import current_shop
 from shop_web.extensions import limiter
 from shop_web.schemas.accounts import (
     ProfileSchema,
@@ -37,8 +32,7 @@ blueprint = ShopBlueprint("accounts", __name__, url_prefix="/api/v1",
 @blueprint.errors(429)
 def register_user(data: dict[str, Any]) -> User:
     """Create an account (never a staff one)."""
-    shop = current_shop()
-    return register(shop.uow(), shop.hasher, shop.clock, Registration(
+    return current_shop().accounts.register(Registration(
         username=data["username"], email=data["email"], password=data["password"],
         first_name=data["first_name"], last_name=data["last_name"],
     ))
@@ -51,10 +45,7 @@ def register_user(data: dict[str, Any]) -> User:
 @blueprint.errors(401, 429)
 def obtain_token(data: dict[str, Any]) -> dict[str, str]:
     """Sign in: a short-lived access token and a rotating refresh token."""
-    shop = current_shop()
-    user = authenticate(shop.uow(), shop.hasher, data["username"], data["password"])
-    session = start_session(shop.uow(), shop.clock, user_id(user),
-                            shop.settings.refresh_token_lifetime, new_token_id)
+    user, session = current_shop().accounts.sign_in(data["username"], data["password"])
     return token_pair(user, session)
 
 
@@ -69,7 +60,5 @@ def refresh_token(data: dict[str, Any]) -> dict[str, str]:
     claims = decode_token(data["refresh"])  # invalid or expired: 401 via the JWT handlers
     if claims.get("type") != "refresh" or not isinstance(claims.get("jti"), str):
         raise AuthenticationFailed("Token has wrong type.")
-    shop = current_shop()
-    user, successor = rotate_refresh_token(shop.uow(), shop.clock, claims["jti"],
-                                           shop.settings.refresh_token_lifetime, new_token_id)
+    user, successor = current_shop().accounts.refresh(claims["jti"])
     return token_pair(user, successor)

@@ -7,7 +7,7 @@ import functools
 import http
 import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar, cast
+from typing import Any, NoReturn, Protocol, TypeVar, cast
 from urllib.parse import urlencode
 
 import flask
@@ -21,9 +21,6 @@ from shop_core.accounts import User
 from shop_core.errors import NotFound, PermissionDenied
 from shop_core.pagination import MAX_PAGE_SIZE, Page, PageRequest
 from shop_web.schemas.common import FIELD_ERRORS_SCHEMA, DetailSchema
-
-if TYPE_CHECKING:
-    from shop_web.bootstrap import Shop
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -137,10 +134,6 @@ class ShopApi(flask_smorest.Api):  # type: ignore[misc]  # smorest is untyped
         default = {"description": "Any other error", "schema": self.ERROR_SCHEMA}
         prepare_response(default, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
-
-
-def current_shop() -> Shop:
-    return cast("Shop", flask.current_app.extensions["shop"])
 
 
 def require_user() -> User:

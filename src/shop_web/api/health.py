@@ -6,7 +6,8 @@ import logging
 
 from flask import Response, jsonify
 
-from shop_web.api.base import ShopBlueprint, current_shop
+from shop_web.api.base import ShopBlueprint
+from shop_web.bootstrap import current_shop
 from shop_web.schemas.common import HealthSchema, UnavailableSchema
 
 log = logging.getLogger(__name__)

@@ -8,15 +8,9 @@ from flask import Response, jsonify
 
 from shop_core.accounts import User
 from shop_core.orders import CartLine, Order, OrderQuery, OrderStatus
-from shop_core.use_cases.ordering import PlaceOrder, get_order, list_orders, place_order
-from shop_web.api.base import (
-    ShopBlueprint,
-    current_shop,
-    page_body,
-    page_request,
-    require_user,
-    user_id,
-)
+from shop_core.use_cases.ordering import PlaceOrder, get_order, list_orders
+from shop_web.api.base import ShopBlueprint, page_body, page_request, require_user, user_id
+from shop_web.bootstrap import current_shop
 from shop_web.schemas.fields import MAX_ID
 from shop_web.schemas.orders import (
     IdempotencyHeaderSchema,
@@ -51,7 +45,7 @@ def list_my_orders(args: dict[str, Any]) -> Response:
                            needs_refund=args.get("needs_refund"), page=page_request(args))
     else:
         query = OrderQuery(user_id=user_id(caller), status=status, page=page_request(args))
-    body = page_body(list_orders(current_shop().uow(read_only=True), query))
+    body = page_body(list_orders(current_shop().reader(), query))
     many = _FOR_STAFF_MANY if caller.is_staff else _FOR_CUSTOMER_MANY
     body["results"] = many.dump(body["results"])
     return jsonify(body)
@@ -64,7 +58,7 @@ def list_my_orders(args: dict[str, Any]) -> Response:
 def read_order(order_id: int) -> Response:
     """One of the caller's orders (any order, for staff); anyone else's is 404."""
     caller = require_user()
-    order = get_order(current_shop().uow(read_only=True), order_id,
+    order = get_order(current_shop().reader(), order_id,
                       user_id=None if caller.is_staff else user_id(caller))
     return _order_response(order, caller, 200)
 
@@ -82,14 +76,13 @@ def create_order(headers: dict[str, Any], data: dict[str, Any]) -> Response:
     `expires_at`. A product that does not exist or is deleted is 400; a payment provider
     failure is 502 (the order is then `failed` and its stock restored)."""
     caller = require_user()
-    shop = current_shop()
     command = PlaceOrder(
         user_id=user_id(caller),
         cart=tuple(CartLine(item["product_id"], item["quantity"])
                    for item in data["cart_items"]),
         idempotency_key=headers.get("idempotency_key"),
     )
-    order = place_order(shop.uow(), shop.ordering, command, customer=caller)
+    order = current_shop().orders.place(command, customer=caller)
     return _order_response(order, caller, 201)
 
 

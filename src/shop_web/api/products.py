@@ -12,13 +12,11 @@ from shop_core.money import Money
 from shop_core.use_cases.catalogue import (
     ProductChanges,
     ProductDetails,
-    create_product,
-    delete_product,
     get_product,
     list_products,
-    update_product,
 )
-from shop_web.api.base import ShopBlueprint, current_shop, optional_user, page_body, page_request
+from shop_web.api.base import ShopBlueprint, optional_user, page_body, page_request
+from shop_web.bootstrap import current_shop
 from shop_web.schemas.fields import MAX_ID
 from shop_web.schemas.products import (
     ProductPageSchema,
@@ -49,7 +47,7 @@ def list_catalogue(args: dict[str, Any]) -> Response:
         include_deleted=bool(args["include_deleted"] and caller and caller.is_staff),
         page=page_request(args),
     )
-    body = page_body(list_products(current_shop().uow(read_only=True), query))
+    body = page_body(list_products(current_shop().reader(), query))
     body["results"] = [dump_product(product) for product in body["results"]]
     return jsonify(body)
 
@@ -59,10 +57,9 @@ def list_catalogue(args: dict[str, Any]) -> Response:
 @blueprint.arguments(ProductWriteSchema)
 @blueprint.response(201, ProductSchema)
 def add_product(data: dict[str, Any]) -> Product:
-    shop = current_shop()
     details = ProductDetails(name=data["name"], description=data["description"],
                              price=_price(data["price"]), stock=data["stock"])
-    return create_product(shop.uow(), shop.clock, details)
+    return current_shop().catalogue.create(details)
 
 
 @blueprint.route(ITEM, methods=["GET"])
@@ -72,7 +69,7 @@ def add_product(data: dict[str, Any]) -> Product:
 def read_product(product_id: int) -> Product:
     """One product; a deleted one is 404 except to admins."""
     caller = optional_user()
-    return get_product(current_shop().uow(read_only=True), product_id,
+    return get_product(current_shop().reader(), product_id,
                        include_deleted=bool(caller and caller.is_staff))
 
 
@@ -100,18 +97,16 @@ def patch_product(data: dict[str, Any], product_id: int) -> Product:
 @blueprint.errors(404)
 def remove_product(product_id: int) -> Response:
     """Soft delete: the product can no longer be ordered; placed orders keep their lines."""
-    shop = current_shop()
-    delete_product(shop.uow(), shop.clock, product_id)
+    current_shop().catalogue.delete(product_id)
     return Response(status=204)
 
 
 def _update(product_id: int, data: dict[str, Any]) -> Product:
-    shop = current_shop()
     price = data.get("price")
     changes = ProductChanges(name=data.get("name"), description=data.get("description"),
                              price=_price(price) if price is not None else None,
                              stock=data.get("stock"))
-    return update_product(shop.uow(), shop.clock, product_id, changes)
+    return current_shop().catalogue.update(product_id, changes)
 
 
 def _price(text: str) -> Money:

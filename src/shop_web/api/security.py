@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from flask import Response, current_app
@@ -11,17 +10,14 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from shop_core.accounts import RefreshToken, User
 from shop_core.errors import NotFound
 from shop_core.use_cases.accounts import get_user
-from shop_web.api.base import current_shop, user_id
+from shop_web.api.base import user_id
+from shop_web.bootstrap import current_shop
 from shop_web.errors import error_response
 from shop_web.extensions import jwt
 
 
 def auth_rate_limit() -> str:
     return str(current_app.config["SHOP_RATE_LIMIT_AUTH"])
-
-
-def new_token_id() -> str:
-    return uuid.uuid4().hex
 
 
 def token_pair(user: User, refresh: RefreshToken) -> dict[str, str]:
@@ -47,7 +43,7 @@ def _load_user(_header: dict[str, Any], claims: dict[str, Any]) -> User | None:
     if not isinstance(subject, str) or not subject.isdigit() or len(subject) > 18:
         return None
     try:
-        return get_user(current_shop().uow(read_only=True), int(subject))
+        return get_user(current_shop().reader(), int(subject))
     except NotFound:
         return None
 

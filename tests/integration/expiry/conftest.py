@@ -22,7 +22,7 @@ from shop_core.ports import Clock
 from shop_core.testing import FakePaymentGateway
 from shop_core.use_cases.accounts import Registration, register
 from shop_core.use_cases.catalogue import ProductDetails, create_product, get_product
-from shop_core.use_cases.ordering import PlaceOrder, get_order, place_order
+from shop_core.use_cases.ordering import PlaceOrder, get_order
 from shop_web import jobs
 from shop_web.bootstrap import Shop, build_shop
 from shop_web.config import Settings
@@ -119,7 +119,7 @@ def add_product(shop: Shop, name: str = "Mug", stock: int = 10) -> int:
 
 def place(shop: Shop, user_id: int, *lines: tuple[int, int]) -> Order:
     cart = tuple(CartLine(product_id, quantity) for product_id, quantity in lines)
-    return place_order(shop.uow(), shop.ordering, PlaceOrder(user_id, cart))
+    return shop.orders.place(PlaceOrder(user_id, cart))
 
 
 def order(shop: Shop, order_id: int | None) -> Order:
