@@ -9,6 +9,7 @@ import copy
 import itertools
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
 from typing import Any, TypeVar
 
 from attrs import evolve
@@ -106,16 +107,29 @@ class _Store:
         return self.ids[table]
 
 
-class FakeUserRepository:
-    def __init__(self, store: _Store) -> None:
-        self._s = store
+class _FakeRepository:
+    """Reads and writes the store of its unit of work, only inside its `with` block (as the
+    real repositories only have a connection there)."""
+
+    def __init__(self, uow: FakeUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def _s(self) -> _Store:
+        if self._uow._snapshot is None:
+            raise RuntimeError("The unit of work is used outside its `with` block")
+        return self._uow.store
+
+
+class FakeUserRepository(_FakeRepository):
 
     def add(self, user: User) -> User:
         if self.get_by_username(user.username):
             raise AlreadyExists("username")
         if self.get_by_email(user.email):
             raise AlreadyExists("email")
-        stored = evolve(user, id=self._s.next_id("users"))
+        # Stored in lower case, as the database does: addresses compare case-insensitively.
+        stored = evolve(user, id=self._s.next_id("users"), email=user.email.lower())
         self._s.users[stored.id or 0] = stored
         return copy.copy(stored)
 
@@ -133,12 +147,10 @@ class FakeUserRepository:
         other = self.get_by_email(user.email)
         if other is not None and other.id != user.id:
             raise AlreadyExists("email")
-        self._s.users[user.id or 0] = copy.copy(user)
+        self._s.users[user.id or 0] = evolve(user, email=user.email.lower())
 
 
-class FakeRefreshTokenRepository:
-    def __init__(self, store: _Store) -> None:
-        self._s = store
+class FakeRefreshTokenRepository(_FakeRepository):
 
     def add(self, token: RefreshToken) -> None:
         self._s.refresh_tokens[token.jti] = token
@@ -167,9 +179,7 @@ _PRODUCT_SORT: dict[ProductOrdering, tuple[str, bool]] = {
 }
 
 
-class FakeProductRepository:
-    def __init__(self, store: _Store) -> None:
-        self._s = store
+class FakeProductRepository(_FakeRepository):
 
     def add(self, product: Product) -> Product:
         stored = evolve(product, id=self._s.next_id("products"))
@@ -218,9 +228,7 @@ class FakeProductRepository:
             self._s.products[line.product_id].stock += line.quantity
 
 
-class FakeOrderRepository:
-    def __init__(self, store: _Store) -> None:
-        self._s = store
+class FakeOrderRepository(_FakeRepository):
 
     def add(self, order: Order) -> Order:
         stored = evolve(order, id=self._s.next_id("orders"))
@@ -260,17 +268,16 @@ class FakeOrderRepository:
 
     def expire_overdue(self, now: datetime, limit: int,
                        target: OrderStatus) -> dict[int, list[StockLine]]:
+        # Earliest deadline first, as the database picks them.
         overdue = sorted((o for o in self._s.orders.values() if o.is_overdue(now)),
-                         key=lambda o: o.id or 0)[:limit]
+                         key=lambda o: (o.expires_at, o.id or 0))[:limit]
         for order in overdue:
             order.status = target
             order.updated_at = now
         return {order.id or 0: order.stock_lines for order in overdue}
 
 
-class FakePaymentEventRepository:
-    def __init__(self, store: _Store) -> None:
-        self._s = store
+class FakePaymentEventRepository(_FakeRepository):
 
     def add(self, event: PaymentEvent) -> bool:
         if event.transaction_id in self._s.payment_events:
@@ -282,9 +289,7 @@ class FakePaymentEventRepository:
         return [e for e in self._s.payment_events.values() if e.order_id == order_id]
 
 
-class FakeIdempotencyKeyRepository:
-    def __init__(self, store: _Store) -> None:
-        self._s = store
+class FakeIdempotencyKeyRepository(_FakeRepository):
 
     def get(self, user_id: int, key: str) -> IdempotencyRecord | None:
         return self._s.idempotency.get((user_id, key))
@@ -306,16 +311,25 @@ class FakeUnitOfWork(UnitOfWork):
         self._bind()
 
     def _bind(self) -> None:
-        self.users = FakeUserRepository(self.store)
-        self.refresh_tokens = FakeRefreshTokenRepository(self.store)
-        self.products = FakeProductRepository(self.store)
-        self.orders = FakeOrderRepository(self.store)
-        self.payment_events = FakePaymentEventRepository(self.store)
-        self.idempotency_keys = FakeIdempotencyKeyRepository(self.store)
+        self.users = FakeUserRepository(self)
+        self.refresh_tokens = FakeRefreshTokenRepository(self)
+        self.products = FakeProductRepository(self)
+        self.orders = FakeOrderRepository(self)
+        self.payment_events = FakePaymentEventRepository(self)
+        self.idempotency_keys = FakeIdempotencyKeyRepository(self)
 
     def __enter__(self) -> FakeUnitOfWork:
+        if self._snapshot is not None:
+            raise RuntimeError("This unit of work is already in a transaction")
         self._snapshot = copy.deepcopy(self.store)
         return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        try:
+            self.rollback()
+        finally:
+            self._snapshot = None
 
     def commit(self) -> None:
         self._snapshot = copy.deepcopy(self.store)

@@ -137,7 +137,7 @@ class _OrderPlacedDuringEdit(FakeProductRepository):
 
 def test_update_without_stock_never_overwrites_a_concurrent_reservation(shop: Shop) -> None:
     pid = shop.add_product(stock=10)
-    shop.uow.products = _OrderPlacedDuringEdit(shop.uow.store)
+    shop.uow.products = _OrderPlacedDuringEdit(shop.uow)
     update_product(shop.uow, shop.clock, pid, ProductChanges(name="Big mug"))
     assert shop.stock(pid) == 7
     assert shop.product(pid).name == "Big mug"

@@ -30,7 +30,8 @@ def status(shop: Shop, order: Order) -> OrderStatus:
 
 def ledger(shop: Shop, order: Order) -> list[PaymentEvent]:
     assert order.id is not None
-    return shop.uow.payment_events.list_for_order(order.id)
+    with shop.uow:
+        return shop.uow.payment_events.list_for_order(order.id)
 
 
 def time_out(shop: Shop, order: Order) -> None:

@@ -6,18 +6,35 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
-from shop_adapters.sqlalchemy.database import Database
 from shop_core.accounts import User
 from shop_core.catalogue import Product
 from shop_core.money import Money
 from shop_core.orders import Order
 from shop_core.payments import PaymentCallback
+from shop_core.ports import UnitOfWork
+from shop_core.testing import FakeUnitOfWork
 
 T = TypeVar("T")
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+class Store(Protocol):
+    """Where units of work come from: a `Database`, or `InMemoryStore`."""
+
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork: ...
+
+
+class InMemoryStore:
+    """The core's fakes as a `Store`, so that the repository contract runs against them."""
+
+    def __init__(self) -> None:
+        self._uow = FakeUnitOfWork()
+
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        return self._uow
+
 
 UserMaker = Callable[..., User]
 ProductMaker = Callable[..., Product]
@@ -29,7 +46,7 @@ def new_user(username: str = "alice", email: str | None = None, is_staff: bool =
                 date_joined=NOW)
 
 
-def add_user(db: Database, username: str = "alice", email: str | None = None,
+def add_user(db: Store, username: str = "alice", email: str | None = None,
              is_staff: bool = False) -> User:
     with db.unit_of_work() as uow:
         user = uow.users.add(new_user(username, email, is_staff))
@@ -37,7 +54,7 @@ def add_user(db: Database, username: str = "alice", email: str | None = None,
     return user
 
 
-def add_product(db: Database, name: str = "Mug", price: int = 19_999, stock: int = 10,
+def add_product(db: Store, name: str = "Mug", price: int = 19_999, stock: int = 10,
                 currency: str = "EGP", is_deleted: bool = False,
                 created_at: datetime = NOW) -> Product:
     with db.unit_of_work() as uow:
@@ -48,7 +65,7 @@ def add_product(db: Database, name: str = "Mug", price: int = 19_999, stock: int
     return product
 
 
-def stock_of(db: Database, product_id: int) -> int:
+def stock_of(db: Store, product_id: int) -> int:
     with db.unit_of_work() as uow:
         product = uow.products.get(product_id)
     assert product is not None
