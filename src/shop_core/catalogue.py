@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from attrs import define, frozen
 
-from shop_core.errors import Rule, ValidationError, Violation
+from shop_core.errors import Conflict, Rule, ValidationError, Violation
 from shop_core.money import Money
 from shop_core.pagination import PageRequest
 
@@ -57,6 +57,14 @@ class Shortfall:
     product_id: int
     requested: int
     available: int
+
+
+class OutOfStock(Conflict):
+    """One or more cart lines ask for more units than are available."""
+
+    def __init__(self, shortfalls: Sequence[Shortfall]) -> None:
+        super().__init__("Not enough stock for some items.")
+        self.unavailable = tuple(shortfalls)
 
 
 class ProductOrdering(enum.Enum):

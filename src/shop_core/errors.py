@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 from attrs import frozen
-
-if TYPE_CHECKING:
-    from shop_core.catalogue import Shortfall
 
 
 class Rule(enum.Enum):
@@ -77,14 +74,6 @@ class PermissionDenied(ShopError):
 
 class Conflict(ShopError):
     """The request clashes with the current state of the shop."""
-
-
-class OutOfStock(Conflict):
-    """One or more cart lines ask for more units than are available."""
-
-    def __init__(self, shortfalls: Sequence[Shortfall]) -> None:
-        super().__init__("Not enough stock for some items.")
-        self.unavailable = tuple(shortfalls)
 
 
 class IllegalTransition(Conflict):

@@ -13,6 +13,7 @@ from flask import Flask, Response, jsonify, request
 from flask_limiter import RateLimitExceeded
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from shop_core.catalogue import OutOfStock
 from shop_core.errors import (
     AlreadyExists,
     AuthenticationFailed,
@@ -20,7 +21,6 @@ from shop_core.errors import (
     IdempotencyMismatch,
     InvalidSignature,
     NotFound,
-    OutOfStock,
     PaymentProviderError,
     PermissionDenied,
     ShopError,

@@ -21,7 +21,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from shop_core.errors import IdempotencyMismatch, OutOfStock, PaymentProviderError, ValidationError
+from shop_core.catalogue import OutOfStock
+from shop_core.errors import IdempotencyMismatch, PaymentProviderError, ValidationError
 from shop_core.money import Money
 from shop_core.orders import OrderStatus
 from shop_core.payments import CallbackOutcome, PaymentCallback

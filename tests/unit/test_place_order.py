@@ -4,11 +4,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from shop_core.catalogue import Shortfall
+from shop_core.catalogue import OutOfStock, Shortfall
 from shop_core.errors import (
     IdempotencyMismatch,
     NotFound,
-    OutOfStock,
     PaymentProviderError,
     ValidationError,
 )

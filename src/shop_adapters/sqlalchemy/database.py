@@ -8,15 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from shop_adapters.sqlalchemy.uow import SQLITE_BEGIN_OPTION, SqlAlchemyUnitOfWork
 from shop_core.ports import UnitOfWork
 
 # How long an SQLite connection waits for another writer before giving up. Write
 # transactions here are short (no network call is ever made inside one), so waiting is
 # always better than failing with "database is locked".
 SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
-
-# How an SQLite transaction starts; a connection's execution option chooses it.
-SQLITE_BEGIN_OPTION = "shop_sqlite_begin"
 
 # PostgreSQL connections per process: 20 at most, so size max_connections for
 # (web processes + workers) x 20.
@@ -88,8 +86,6 @@ class Database:
         """A new unit of work. A read-only one (see the class) reads without write locks or,
         on PostgreSQL, transaction round trips; its `commit()` raises, and any write through
         it is refused by the database."""
-        from shop_adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
-
         if read_only:
             return SqlAlchemyUnitOfWork(self.read_engine, read_only=True)
         return SqlAlchemyUnitOfWork(self.engine)

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from shop_adapters.sqlalchemy.database import SQLITE_BEGIN_OPTION, Database
+from shop_adapters.sqlalchemy.database import Database
+from shop_adapters.sqlalchemy.uow import SQLITE_BEGIN_OPTION
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -10,11 +10,14 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shop_adapters.sqlalchemy import repositories as repos
-from shop_adapters.sqlalchemy.database import SQLITE_BEGIN_OPTION
 from shop_core.errors import Unavailable
 from shop_core.ports import UnitOfWork
 
 log = logging.getLogger(__name__)
+
+# How an SQLite transaction starts; a connection's execution option chooses it (`Database`
+# installs the hook that reads it).
+SQLITE_BEGIN_OPTION = "shop_sqlite_begin"
 
 
 def _unavailable(error: OperationalError | PoolTimeout) -> Unavailable:

@@ -15,11 +15,11 @@ from datetime import timedelta
 from attrs import frozen
 
 from shop_core.accounts import User
+from shop_core.catalogue import OutOfStock
 from shop_core.errors import (
     Conflict,
     IdempotencyMismatch,
     NotFound,
-    OutOfStock,
     PaymentProviderError,
 )
 from shop_core.orders import (

@@ -6,7 +6,8 @@ import logging
 from datetime import datetime
 
 from shop_core.callbacks import Decision, decide
-from shop_core.errors import IllegalTransition, OutOfStock
+from shop_core.catalogue import OutOfStock
+from shop_core.errors import IllegalTransition
 from shop_core.orders import Order
 from shop_core.payments import CallbackOutcome, PaymentCallback, PaymentEvent
 from shop_core.ports import Clock, UnitOfWork

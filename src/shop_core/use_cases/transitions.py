@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from itertools import chain
 
-from shop_core.catalogue import StockLine, per_product
-from shop_core.errors import OutOfStock
+from shop_core.catalogue import OutOfStock, StockLine, per_product
 from shop_core.orders import (
     Order,
     OrderEvent,

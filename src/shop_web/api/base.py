@@ -1,25 +1,22 @@
-"""What every resource blueprint shares: the typed smorest facade, the request parser, who is
-calling, and DRF-style pages."""
+"""The typed flask-smorest facade every resource blueprint is made with: its decorators, the
+request parser, and the documented error bodies."""
 
 from __future__ import annotations
 
 import functools
 import http
 import json
-from collections.abc import Callable, Mapping
-from typing import Any, NoReturn, Protocol, TypeVar, cast
-from urllib.parse import urlencode
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar, cast
 
 import flask
 import flask_smorest
-from flask_jwt_extended import get_current_user, verify_jwt_in_request
 from flask_smorest.utils import prepare_response
 from marshmallow import Schema
 from webargs.flaskparser import FlaskParser
 
-from shop_core.accounts import User
-from shop_core.errors import NotFound, PermissionDenied
-from shop_core.pagination import MAX_PAGE_SIZE, Page, PageRequest
+from shop_core.errors import PermissionDenied
+from shop_web.api.caller import require_user, verify_caller
 from shop_web.schemas.common import FIELD_ERRORS_SCHEMA, DetailSchema
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -99,7 +96,7 @@ class ShopBlueprint(flask_smorest.Blueprint):  # type: ignore[misc]  # smorest i
         def decorator(func: F) -> F:
             @functools.wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
-                _verify_caller(optional=True)
+                verify_caller(optional=True)
                 return func(*args, **kwargs)
 
             documented = self.doc(security=[{}, *BEARER])(cast(F, wrapper))
@@ -134,73 +131,3 @@ class ShopApi(flask_smorest.Api):  # type: ignore[misc]  # smorest is untyped
         default = {"description": "Any other error", "schema": self.ERROR_SCHEMA}
         prepare_response(default, self.spec, self.DEFAULT_RESPONSE_CONTENT_TYPE)
         self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
-
-
-def require_user() -> User:
-    """The signed-in user; 401 (raised by flask-jwt-extended) when the token is missing,
-    invalid, of the wrong type, or names a user who no longer exists. The token is verified
-    and the user loaded once per request: `signed_in` does it, later calls reuse it."""
-    user = _verify_caller(optional=False)
-    assert user is not None  # verify_jwt_in_request raised otherwise
-    return user
-
-
-def optional_user() -> User | None:
-    """The caller, when `maybe_signed_in` found a token."""
-    return cast("User | None", flask.g.get(_CALLER))
-
-
-_CALLER = "shop_caller"
-
-
-def _verify_caller(*, optional: bool) -> User | None:
-    """Verify the request's token, and so run the user loader, once per request: `signed_in`
-    does it and the view's `require_user` reuses the user."""
-    if _CALLER in flask.g and (optional or flask.g.get(_CALLER) is not None):
-        return cast("User | None", flask.g.get(_CALLER))
-    if optional and flask.current_app.config["JWT_HEADER_NAME"] not in flask.request.headers:
-        user = None  # flask-jwt-extended's answer too, reached by raising and catching
-    else:
-        verify_jwt_in_request(optional=optional)
-        user = cast("User | None", get_current_user())
-    flask.g.shop_caller = user
-    return user
-
-
-def user_id(user: User) -> int:
-    assert user.id is not None
-    return user.id
-
-
-def page_request(args: Mapping[str, Any]) -> PageRequest:
-    return PageRequest(page=args["page"], page_size=min(args["page_size"], MAX_PAGE_SIZE))
-
-
-def page_body(page: Page[Any]) -> dict[str, Any]:
-    """`{count, next, previous, results}` with absolute links, as Django REST framework
-    paginates; a page past the end is 404 (the first page may be empty)."""
-    request = page.request
-    if request.page > 1 and not page.items:
-        invalid_page()
-    return {
-        "count": page.count,
-        "next": _page_url(request.page + 1) if page.has_next else None,
-        "previous": _page_url(request.page - 1) if page.has_previous else None,
-        "results": list(page.items),
-    }
-
-
-def invalid_page() -> NoReturn:
-    raise NotFound("Invalid page.")
-
-
-def _page_url(number: int) -> str:
-    request = flask.request
-    args = [(key, value) for key, value in request.args.items(multi=True) if key != "page"]
-    if number > 1:
-        args.append(("page", str(number)))
-    query = urlencode(args)
-    # `request.base_url`, without its round trip through URL quoting and back (6% of a
-    # catalogue page's CPU); the API's paths are plain ASCII.
-    base = f"{request.scheme}://{request.host}{request.root_path}{request.path}"
-    return f"{base}?{query}" if query else base

@@ -9,7 +9,9 @@ from flask import Response, jsonify
 from shop_core.accounts import User
 from shop_core.orders import CartLine, Order, OrderQuery, OrderStatus
 from shop_core.use_cases.ordering import PlaceOrder, get_order, list_orders
-from shop_web.api.base import ShopBlueprint, page_body, page_request, require_user, user_id
+from shop_web.api.base import ShopBlueprint
+from shop_web.api.caller import require_user, user_id
+from shop_web.api.pagination import page_body, page_request
 from shop_web.bootstrap import current_shop
 from shop_web.schemas.fields import MAX_ID
 from shop_web.schemas.orders import (

@@ -15,7 +15,9 @@ from shop_core.use_cases.catalogue import (
     get_product,
     list_products,
 )
-from shop_web.api.base import ShopBlueprint, optional_user, page_body, page_request
+from shop_web.api.base import ShopBlueprint
+from shop_web.api.caller import optional_user
+from shop_web.api.pagination import page_body, page_request
 from shop_web.bootstrap import current_shop
 from shop_web.schemas.fields import MAX_ID
 from shop_web.schemas.products import (

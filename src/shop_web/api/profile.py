@@ -6,7 +6,8 @@ from typing import Any
 
 from shop_core.accounts import User
 from shop_core.use_cases.accounts import ProfileChanges, update_profile
-from shop_web.api.base import ShopBlueprint, require_user, user_id
+from shop_web.api.base import ShopBlueprint
+from shop_web.api.caller import require_user, user_id
 from shop_web.bootstrap import current_shop
 from shop_web.schemas.accounts import ProfilePatchSchema, ProfilePutSchema, ProfileSchema
 

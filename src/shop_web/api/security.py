@@ -10,7 +10,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token
 from shop_core.accounts import RefreshToken, User
 from shop_core.errors import NotFound
 from shop_core.use_cases.accounts import get_user
-from shop_web.api.base import user_id
+from shop_web.api.caller import user_id
 from shop_web.bootstrap import current_shop
 from shop_web.errors import error_response
 from shop_web.extensions import jwt

@@ -10,8 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from shop_adapters.sqlalchemy.database import Database
-from shop_core.catalogue import ProductQuery, StockLine
-from shop_core.errors import OutOfStock
+from shop_core.catalogue import OutOfStock, ProductQuery, StockLine
 from shop_core.orders import CartLine, Order, OrderStatus
 from shop_core.payments import CallbackOutcome
 from shop_core.testing import FakeClock, FakeExpiryScheduler, FakePaymentGateway

@@ -8,12 +8,11 @@ from datetime import timedelta
 import pytest
 
 from shop_adapters.sqlalchemy.database import Database
-from shop_core.catalogue import ProductQuery
+from shop_core.catalogue import OutOfStock, ProductQuery
 from shop_core.errors import (
     AuthenticationFailed,
     IdempotencyMismatch,
     NotFound,
-    OutOfStock,
     PaymentProviderError,
     ValidationError,
 )

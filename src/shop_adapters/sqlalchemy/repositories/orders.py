@@ -1,0 +1,234 @@
+"""The SQL repositories of the core's ports: orders and their lines."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from attrs import evolve
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Row
+
+from shop_adapters.sqlalchemy.repositories.base import PageStatements, Repository
+from shop_adapters.sqlalchemy.tables import (
+    order_lines,
+    orders,
+)
+from shop_core.catalogue import (
+    StockLine,
+)
+from shop_core.money import Money
+from shop_core.orders import Order, OrderLine, OrderQuery, OrderStatus
+from shop_core.pagination import Page
+from shop_core.payments import PaymentIntention
+
+
+def _order(row: Row[Any], lines: Iterable[Row[Any]]) -> Order:
+    payment = None
+    if row.intention_id is not None:
+        payment = PaymentIntention(intention_id=row.intention_id,
+                                   checkout_url=row.checkout_url,
+                                   provider_order_id=row.provider_order_id)
+    return Order(
+        id=row.id, user_id=row.user_id, status=OrderStatus(row.status),
+        lines=tuple(OrderLine(line.product_id, line.name, Money(line.unit_price, row.currency),
+                              line.quantity) for line in lines),
+        currency=row.currency, expires_at=row.expires_at, created_at=row.created_at,
+        updated_at=row.updated_at, payment=payment, needs_refund=row.needs_refund,
+    )
+
+
+def _payment_values(payment: PaymentIntention | None) -> dict[str, str | None]:
+    # `client_secret` and `special_reference` are Paymob's, which the core no longer carries
+    # (the checkout URL holds the one, the order id makes the other): new rows leave them
+    # empty until a migration drops them.
+    return {
+        "intention_id": payment.intention_id if payment else None,
+        "client_secret": None,
+        "checkout_url": payment.checkout_url if payment else None,
+        "special_reference": None,
+        "provider_order_id": payment.provider_order_id if payment else None,
+    }
+
+
+@functools.cache
+def _order_listing(*, by_user: bool, by_status: bool, by_refund: bool) -> PageStatements:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if by_user:
+        conditions.append(orders.c.user_id == sa.bindparam("user_id"))
+    if by_status:
+        conditions.append(orders.c.status == sa.bindparam("status"))
+    if by_refund:
+        conditions.append(orders.c.needs_refund == sa.bindparam("needs_refund"))
+    return PageStatements.build(orders, conditions,
+                                 [orders.c.created_at.desc(), orders.c.id.desc()])
+
+
+# The inserts and updates below take their columns from the names of the parameters they are
+# run with (SQLAlchemy's INSERT/UPDATE without .values()).
+_INSERT_ORDER = orders.insert().returning(orders.c.id)
+_INSERT_ORDER_LINES = order_lines.insert()
+
+
+def _insert_order_with_lines() -> sa.Select[int]:
+    """PostgreSQL: an order and its lines in one statement, the lines passed as arrays in
+    cart order. One round trip instead of two while the reservation's transaction is open."""
+    new_order = (orders.insert()
+                 .values({column.name: sa.bindparam(column.name)
+                          for column in orders.c if column is not orders.c.id})
+                 .returning(orders.c.id).cte("new_order"))
+    line = sa.func.unnest(
+        sa.bindparam("product_ids", type_=postgresql.ARRAY(sa.Integer)),
+        sa.bindparam("names", type_=postgresql.ARRAY(sa.String)),
+        sa.bindparam("unit_prices", type_=postgresql.ARRAY(sa.BigInteger)),
+        sa.bindparam("quantities", type_=postgresql.ARRAY(sa.Integer)),
+    ).table_valued("product_id", "name", "unit_price", "quantity",
+                   with_ordinality="position").render_derived(name="line")
+    new_lines = order_lines.insert().from_select(
+        ["order_id", "product_id", "name", "unit_price", "quantity"],
+        sa.select(new_order.c.id, line.c.product_id, line.c.name, line.c.unit_price,
+                  line.c.quantity)
+        .select_from(new_order.join(line, sa.true()))
+        .order_by(line.c.position),  # line ids in cart order
+    ).cte("new_lines")
+    return sa.select(new_order.c.id).add_cte(new_lines)
+
+
+_INSERT_ORDER_WITH_LINES = _insert_order_with_lines()
+_ORDER_BY = {column.name: sa.select(orders).where(column == sa.bindparam("value")).limit(1)
+             for column in (orders.c.id, orders.c.provider_order_id)}
+_LINES_OF_ORDERS = (sa.select(order_lines)
+                    .where(order_lines.c.order_id.in_(sa.bindparam("order_ids", expanding=True)))
+                    .order_by(order_lines.c.order_id, order_lines.c.id))
+# Conditional on the status the writer read (see `update`).
+_MOVE_ORDER = (orders.update()
+               .where(orders.c.id == sa.bindparam("order_id"),
+                      orders.c.status == sa.bindparam("expected_status")))
+_ATTACH_PAYMENT = orders.update().where(orders.c.id == sa.bindparam("order_id"))
+
+
+class SqlOrderRepository(Repository):
+    def add(self, order: Order) -> Order:
+        values = {
+            "user_id": order.user_id, "status": order.status.value, "currency": order.currency,
+            "expires_at": order.expires_at, "needs_refund": order.needs_refund,
+            "created_at": order.created_at, "updated_at": order.updated_at,
+            **_payment_values(order.payment),
+        }
+        if self._conn.dialect.name == "postgresql":
+            order_id = self._conn.execute(_INSERT_ORDER_WITH_LINES, {
+                **values,
+                "product_ids": [line.product_id for line in order.lines],
+                "names": [line.name for line in order.lines],
+                "unit_prices": [line.unit_price.amount for line in order.lines],
+                "quantities": [line.quantity for line in order.lines],
+            }).scalar_one()
+            return evolve(order, id=order_id)
+        order_id = self._conn.execute(_INSERT_ORDER, values).scalar_one()
+        if order.lines:
+            self._conn.execute(_INSERT_ORDER_LINES, [
+                {"order_id": order_id, "product_id": line.product_id, "name": line.name,
+                 "unit_price": line.unit_price.amount, "quantity": line.quantity}
+                for line in order.lines
+            ])
+        return evolve(order, id=order_id)
+
+    def get(self, order_id: int) -> Order | None:
+        return self._first("id", order_id)
+
+    def get_by_provider_order_id(self, provider_order_id: str) -> Order | None:
+        return self._first("provider_order_id", provider_order_id)
+
+    def find(self, query: OrderQuery) -> Page[Order]:
+        statements = _order_listing(by_user=query.user_id is not None,
+                                    by_status=query.status is not None,
+                                    by_refund=query.needs_refund is not None)
+        values = {"user_id": query.user_id, "needs_refund": query.needs_refund,
+                  "status": query.status.value if query.status is not None else None}
+        rows, count = self._page(statements, values, query.page)
+        lines = self._lines_of([row.id for row in rows])
+        return Page(items=[_order(row, lines.get(row.id, [])) for row in rows],
+                    count=count, request=query.page)
+
+    def update(self, order: Order, *, expected_status: OrderStatus) -> bool:
+        # Conditional on the status this writer read: of several racing writers (expiry,
+        # callbacks, the gateway-failure path) exactly one moves the order, so its stock is
+        # released or re-taken at most once.
+        result = self._conn.execute(_MOVE_ORDER, {
+            "order_id": order.id, "expected_status": expected_status.value,
+            "status": order.status.value, "needs_refund": order.needs_refund,
+            "updated_at": order.updated_at})
+        return result.rowcount == 1
+
+    def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
+        self._conn.execute(_ATTACH_PAYMENT,
+                           {"order_id": order_id, "updated_at": now, **_payment_values(payment)})
+
+    def expire_overdue(self, now: datetime, limit: int,
+                       target: OrderStatus) -> dict[int, list[StockLine]]:
+        postgres = self._conn.dialect.name == "postgresql"
+        # Earliest deadline first, which walks ix_orders_status_expires_at and stops after
+        # `limit` rows. Ordering by id alone walked the primary key past every order
+        # already expired by earlier batches: quadratic over a large backlog. On SQLite the
+        # index ends with the rowid, so (expires_at, id) is its order for free. On
+        # PostgreSQL it does not hold id, and under FOR UPDATE (LockRows sits between LIMIT
+        # and the sort, so no top-N sort) `ORDER BY expires_at, id` became a seq scan and an
+        # external sort of every overdue order, per batch: 65 ms of each batch's 80. Ties on
+        # the deadline come in index (heap) order there instead, which is as fair.
+        order = [orders.c.expires_at] if postgres else [orders.c.expires_at, orders.c.id]
+        overdue = (
+            sa.select(orders.c.id)
+            .where(orders.c.status == OrderStatus.PENDING.value, orders.c.expires_at <= now)
+            .order_by(*order).limit(limit)
+        )
+        if postgres:
+            # Rows another transaction holds (a callback, another sweep) are skipped, not
+            # waited for: concurrent sweeps share the work and expire each order once.
+            # `id = ANY(ARRAY(subquery))` makes the batch an init-plan probed through the
+            # primary key; `id IN (subquery)` gets a hash semi-join over a full scan of
+            # orders, which made a 100,000-order sweep several times slower.
+            chosen: sa.ColumnElement[bool] = orders.c.id == sa.any_(
+                sa.func.array(overdue.with_for_update(skip_locked=True).scalar_subquery()))
+        else:
+            # SQLite: the unit of work holds the database's write lock (BEGIN IMMEDIATE), so
+            # nobody else can touch these rows until commit.
+            chosen = orders.c.id.in_(overdue.scalar_subquery())
+        moved = self._conn.execute(
+            orders.update().where(chosen).values(status=target.value, updated_at=now)
+            .returning(orders.c.id)).scalars().all()
+        if not moved:
+            return {}
+        result: dict[int, list[StockLine]] = {order_id: [] for order_id in sorted(moved)}
+        rows = self._conn.execute(
+            sa.select(order_lines.c.order_id, order_lines.c.product_id, order_lines.c.quantity)
+            .where(_among(order_lines.c.order_id, list(moved), postgres))
+            .order_by(order_lines.c.order_id, order_lines.c.product_id))
+        for row in rows:
+            result[row.order_id].append(StockLine(row.product_id, row.quantity))
+        return result
+
+    def _first(self, column: str, value: object) -> Order | None:
+        row = self._conn.execute(_ORDER_BY[column], {"value": value}).first()
+        if row is None:
+            return None
+        return _order(row, self._lines_of([row.id]).get(row.id, []))
+
+    def _lines_of(self, order_ids: list[int]) -> dict[int, list[Row[Any]]]:
+        """Every line of these orders in one query, grouped by order."""
+        if not order_ids:
+            return {}
+        grouped: dict[int, list[Row[Any]]] = {}
+        rows = self._conn.execute(_LINES_OF_ORDERS, {"order_ids": order_ids})
+        for row in rows:
+            grouped.setdefault(row.order_id, []).append(row)
+        return grouped
+
+
+def _among(column: sa.Column[int], ids: list[int], postgres: bool) -> sa.ColumnElement[bool]:
+    """`column IN ids`; on PostgreSQL as one array parameter, not a thousand binds."""
+    if postgres:
+        return column == sa.any_(sa.bindparam(None, ids, type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(ids)
