@@ -18,10 +18,10 @@ class Decision:
     event: OrderEvent | None = None
     flag_for_refund: bool = False
 
-    def unhonoured(self) -> Decision:
-        """The same payment when its order's stock could not be taken again: the order
-        stays as it is and is flagged, so that a person refunds the money."""
-        return Decision(CallbackOutcome.NEEDS_REFUND, flag_for_refund=True)
+
+# Paid, but the shop cannot honour it (paid twice, or the stock went to someone else
+# meanwhile): the order stays as it is and is flagged, so that a person refunds the money.
+REFUND_BY_HAND = Decision(CallbackOutcome.NEEDS_REFUND, flag_for_refund=True)
 
 
 def decide(order: Order | None, callback: PaymentCallback) -> Decision:
@@ -36,8 +36,7 @@ def decide(order: Order | None, callback: PaymentCallback) -> Decision:
         return Decision(CallbackOutcome.AMOUNT_MISMATCH)
     if callback.success:
         if order.status is OrderStatus.SUCCESS:
-            # A second, distinct successful transaction: the customer paid twice.
-            return Decision(CallbackOutcome.NEEDS_REFUND, flag_for_refund=True)
+            return REFUND_BY_HAND  # a second, distinct successful transaction
         paid = (CallbackOutcome.PAID if order.status is OrderStatus.PENDING
                 else CallbackOutcome.LATE_PAID)
         return Decision(paid, OrderEvent.PAYMENT_SUCCEEDED)

@@ -100,12 +100,12 @@ def check_product(name: str, description: str, price: Money, stock: int) -> None
         errors["price"] = [Violation(Rule.NOT_POSITIVE)]
     elif price.amount > MAX_PRICE_MINOR:
         errors["price"] = [Violation(Rule.PRICE_TOO_HIGH, Money(MAX_PRICE_MINOR, price.currency))]
-    errors.update(stock_errors(stock))
+    errors.update(_stock_errors(stock))
     if errors:
         raise ValidationError(errors)
 
 
-def stock_errors(stock: int) -> dict[str, list[Violation]]:
+def _stock_errors(stock: int) -> dict[str, list[Violation]]:
     """`{"stock": [...]}` when `stock` is not a count the stock column can hold."""
     if stock < 0:
         return {"stock": [Violation(Rule.NEGATIVE)]}

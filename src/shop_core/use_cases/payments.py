@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from shop_core.callbacks import Decision, decide
+from shop_core.callbacks import REFUND_BY_HAND, Decision, decide
 from shop_core.catalogue import OutOfStock
 from shop_core.errors import IllegalTransition
 from shop_core.orders import Order
@@ -52,7 +52,7 @@ def _settle(uow: UnitOfWork, clock: Clock, callback: PaymentCallback, *,
         order = _find_order(uow, callback)
         decision = decide(order, callback)
         if stock_gone and decision.event is not None:
-            decision = decision.unhonoured()
+            decision = REFUND_BY_HAND
         now = clock.now()
         if order is not None and not _carry_out(uow, order, decision, now):
             return None

@@ -11,7 +11,7 @@ from typing import Protocol, TypeVar
 from shop_core.accounts import User
 from shop_core.catalogue import Product
 from shop_core.money import Money
-from shop_core.orders import Order
+from shop_core.orders import Order, OrderLine, new_order
 from shop_core.payments import PaymentCallback
 from shop_core.ports import UnitOfWork
 from shop_core.testing import FakeUnitOfWork
@@ -100,3 +100,19 @@ def run_together(count: int, work: Callable[[int], T]) -> list[T | BaseException
 
     with ThreadPoolExecutor(max_workers=count) as pool:
         return list(pool.map(start, range(count)))
+
+
+def an_order(user_id: int, lines: list[OrderLine], created: datetime = NOW,
+             expires: datetime | None = None) -> Order:
+    return new_order(user_id, lines, created, expires or created + timedelta(minutes=10))
+
+
+def a_line(product_id: int, quantity: int = 1, price: int = 1000) -> OrderLine:
+    return OrderLine(product_id, f"Product {product_id}", Money(price, "EGP"), quantity)
+
+
+def place(uow: UnitOfWork, order: Order) -> Order:
+    with uow:
+        stored = uow.orders.add(order)
+        uow.commit()
+    return stored

@@ -14,28 +14,19 @@ from shop_adapters.sqlalchemy.database import Database
 from shop_adapters.sqlalchemy.migrate import upgrade
 from shop_adapters.sqlalchemy.uow import SqlAlchemyUnitOfWork
 from shop_core.catalogue import ProductOrdering, ProductQuery, Shortfall, StockLine
-from shop_core.money import Money
-from shop_core.orders import Order, OrderLine, OrderQuery, OrderStatus, new_order
+from shop_core.orders import OrderQuery, OrderStatus
 from shop_core.pagination import PageRequest
-from shop_core.ports import UnitOfWork
 
-from .support import NOW, ProductMaker, UserMaker, add_product, later, stock_of
-
-
-def _order(user_id: int, lines: list[OrderLine], created: datetime = NOW,
-           expires: datetime | None = None) -> Order:
-    return new_order(user_id, lines, created, expires or created + timedelta(minutes=10))
-
-
-def _line(product_id: int, quantity: int = 1, price: int = 1000) -> OrderLine:
-    return OrderLine(product_id, f"Product {product_id}", Money(price, "EGP"), quantity)
-
-
-def _place(uow: UnitOfWork, order: Order) -> Order:
-    with uow:
-        stored = uow.orders.add(order)
-        uow.commit()
-    return stored
+from .support import (
+    ProductMaker,
+    UserMaker,
+    a_line,
+    add_product,
+    an_order,
+    later,
+    place,
+    stock_of,
+)
 
 
 class _StatementCounter:
@@ -263,8 +254,8 @@ def test_find_orders_newest_first_filtered_with_lines_in_constant_queries(
     alice, bob = make_user(username="alice"), make_user(username="bob")
     product = make_product()
     uow = db.unit_of_work()
-    placed = [_place(uow, _order((alice if i % 3 else bob).id or 0,
-                                 [_line(product.id or 0, i + 1)], created=later(i % 4)))
+    placed = [place(uow, an_order((alice if i % 3 else bob).id or 0,
+                                 [a_line(product.id or 0, i + 1)], created=later(i % 4)))
               for i in range(12)]
     with uow:
         refund = evolve(placed[1], status=OrderStatus.SUCCESS, needs_refund=True)

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 import pytest
 from attrs import evolve
 
@@ -12,7 +10,7 @@ from shop_core.accounts import RefreshToken
 from shop_core.catalogue import Shortfall, StockLine
 from shop_core.errors import AlreadyExists
 from shop_core.money import Money
-from shop_core.orders import Order, OrderLine, OrderQuery, OrderStatus, new_order
+from shop_core.orders import OrderQuery, OrderStatus
 from shop_core.payments import CallbackOutcome, PaymentEvent, PaymentIntention
 from shop_core.ports import IdempotencyRecord, UnitOfWork
 
@@ -22,10 +20,13 @@ from .support import (
     ProductMaker,
     Store,
     UserMaker,
+    a_line,
     add_product,
     add_user,
+    an_order,
     later,
     new_user,
+    place,
     stock_of,
 )
 
@@ -53,21 +54,6 @@ def make_user(store: Store) -> UserMaker:
 def make_product(store: Store) -> ProductMaker:
     return lambda **kw: add_product(store, **kw)
 
-
-def _order(user_id: int, lines: list[OrderLine], created: datetime = NOW,
-           expires: datetime | None = None) -> Order:
-    return new_order(user_id, lines, created, expires or created + timedelta(minutes=10))
-
-
-def _line(product_id: int, quantity: int = 1, price: int = 1000) -> OrderLine:
-    return OrderLine(product_id, f"Product {product_id}", Money(price, "EGP"), quantity)
-
-
-def _place(uow: UnitOfWork, order: Order) -> Order:
-    with uow:
-        stored = uow.orders.add(order)
-        uow.commit()
-    return stored
 
 
 def test_leaving_without_commit_rolls_back(uow: UnitOfWork, make_product: ProductMaker) -> None:
@@ -222,8 +208,8 @@ def test_orders_round_trip_with_lines_and_payment(
         uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
     user = make_user()
     a, b = make_product(), make_product()
-    order = _place(uow, _order(user.id or 0, [_line(a.id or 0, 2, 1999),
-                                              _line(b.id or 0, 1, 500)]))
+    order = place(uow, an_order(user.id or 0, [a_line(a.id or 0, 2, 1999),
+                                              a_line(b.id or 0, 1, 500)]))
     payment = PaymentIntention("pi_1", "https://pay.example/x", "777")
     with uow:
         fetched = uow.orders.get(order.id or 0)
@@ -241,7 +227,7 @@ def test_orders_round_trip_with_lines_and_payment(
 
 def test_update_is_conditional_on_the_expected_status(
         uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
-    order = _place(uow, _order(make_user().id or 0, [_line(make_product().id or 0)]))
+    order = place(uow, an_order(make_user().id or 0, [a_line(make_product().id or 0)]))
     paid = evolve(order, status=OrderStatus.SUCCESS, updated_at=later(1))
     with uow:
         assert uow.orders.update(paid, expected_status=OrderStatus.PENDING) is True
@@ -258,10 +244,10 @@ def test_expire_overdue_moves_only_due_pending_orders_and_returns_their_lines(
         uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
     user_id = make_user().id or 0
     a, b = make_product().id or 0, make_product().id or 0
-    due = [_place(uow, _order(user_id, [_line(b, 2), _line(a, 1)], expires=later(5)))
+    due = [place(uow, an_order(user_id, [a_line(b, 2), a_line(a, 1)], expires=later(5)))
            for _ in range(3)]
-    _place(uow, _order(user_id, [_line(a)], expires=later(11)))  # not yet due
-    paid = _place(uow, _order(user_id, [_line(a)], expires=later(1)))
+    place(uow, an_order(user_id, [a_line(a)], expires=later(11)))  # not yet due
+    paid = place(uow, an_order(user_id, [a_line(a)], expires=later(1)))
     with uow:
         uow.orders.update(evolve(paid, status=OrderStatus.SUCCESS),
                           expected_status=OrderStatus.PENDING)
@@ -285,7 +271,7 @@ def test_expire_overdue_moves_only_due_pending_orders_and_returns_their_lines(
 
 def test_payment_events_are_recorded_once_per_transaction_id(
         uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
-    order = _place(uow, _order(make_user().id or 0, [_line(make_product().id or 0)]))
+    order = place(uow, an_order(make_user().id or 0, [a_line(make_product().id or 0)]))
     event = PaymentEvent("tx-1", order.id, Money(1000, "EGP"), True, False, False,
                          CallbackOutcome.PAID, NOW)
     with uow:
@@ -301,7 +287,7 @@ def test_payment_events_are_recorded_once_per_transaction_id(
 def test_idempotency_keys_are_unique_per_user(
         uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
     alice, bob = make_user(username="alice"), make_user(username="bob")
-    order = _place(uow, _order(alice.id or 0, [_line(make_product().id or 0)]))
+    order = place(uow, an_order(alice.id or 0, [a_line(make_product().id or 0)]))
     record = IdempotencyRecord(alice.id or 0, "key-1", "f" * 64, order.id or 0, NOW)
     with uow:
         assert uow.idempotency_keys.add(record) is True
@@ -329,7 +315,7 @@ def test_expire_overdue_takes_the_earliest_deadlines_first(
         uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
     user_id, product = make_user().id or 0, make_product().id or 0
     # Placed in the reverse order of their deadlines: ids and deadlines disagree.
-    placed = [_place(uow, _order(user_id, [_line(product)], expires=later(minutes)))
+    placed = [place(uow, an_order(user_id, [a_line(product)], expires=later(minutes)))
               for minutes in (3, 2, 1)]
     with uow:
         first = uow.orders.expire_overdue(later(5), 1, OrderStatus.TIMEOUT)
