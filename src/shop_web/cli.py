@@ -114,8 +114,10 @@ def _seed_demo(shop: Shop) -> int:
 @click.option("--burst", is_flag=True, help="Work until the queue is empty, then exit.")
 def worker(burst: bool) -> None:
     """Run an RQ worker that expires orders at their deadline (needs REDIS_URL)."""
+    from shop_web.metrics import count_in_this_process
     from shop_web.worker import run_worker
 
+    count_in_this_process()
     shop = _shop()
     if shop.redis is None:
         raise click.ClickException("REDIS_URL is not set: there is no queue to work on.")
@@ -125,8 +127,10 @@ def worker(burst: bool) -> None:
 @main.command()
 def scheduler() -> None:
     """Run the scheduler of the periodic expiry sweep (needs REDIS_URL)."""
+    from shop_web.metrics import count_in_this_process
     from shop_web.worker import run_scheduler
 
+    count_in_this_process()
     shop = _shop()
     if shop.redis is None:
         raise click.ClickException("REDIS_URL is not set: there is nothing to schedule on.")

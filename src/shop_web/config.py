@@ -48,6 +48,7 @@ class Settings:
     expiry_sweep_interval: float = 2.0
     password_hash_profile: str = "strong"
     trusted_proxies: int = 0
+    metrics_token: str = field(default="", repr=_secret_repr)
 
     @property
     def is_production(self) -> bool:
@@ -91,6 +92,7 @@ class Settings:
             "expiry_sweep_interval": float(env.get("EXPIRY_SWEEP_INTERVAL_SECONDS", "2")),
             "password_hash_profile": env.get("PASSWORD_HASH_PROFILE", "strong"),
             "trusted_proxies": _int(env, "TRUSTED_PROXIES", 0, minimum=0),
+            "metrics_token": env.get("METRICS_TOKEN", ""),
         }
         return cls(**values).validated()
 

@@ -14,6 +14,7 @@ from shop_core.errors import InvalidSignature, NotFound, ValidationError
 from shop_core.payments import order_id_from_reference
 from shop_core.use_cases.ordering import get_order
 from shop_core.use_cases.payments import apply_payment_callback
+from shop_web import metrics
 from shop_web.api.base import ShopBlueprint
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ def webhook() -> dict[str, Any]:
     shop = current_app.extensions["shop"]
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
+        metrics.count_callback("malformed")
         raise ValidationError({}, "The callback body must be a JSON object.")
     try:
         callback = verify_transaction_callback(body, request.args.get("hmac"),
@@ -54,12 +56,18 @@ def webhook() -> dict[str, Any]:
     except InvalidSignature as refused:
         # Worth an operator's eye: with a wrong PAYMOB_HMAC_SECRET every payment is refused.
         log.warning("Refused a Paymob callback: %s", refused)
+        metrics.count_callback("bad_signature")
+        raise
+    except ValidationError:
+        metrics.count_callback("malformed")
         raise
     if callback is None:
         log.info("Ignored a verified Paymob callback of type %r", body.get("type"))
+        metrics.count_callback("ignored")
         return {"detail": "Ignored: not a transaction callback.", "outcome": "ignored"}
     outcome = apply_payment_callback(shop.uow(), shop.clock, callback,
                                      shop.paymob.reference_prefix)
+    metrics.count_callback(outcome.value, callback)
     return {"detail": "Received.", "outcome": outcome.value}
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from shop_adapters.sqlalchemy.movements import MovementObserver
 from shop_core.ports import UnitOfWork
 
 # How long an SQLite connection waits for another writer before giving up. Write
@@ -70,8 +71,9 @@ class Database:
     writer (or writable for a reader).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, observer: MovementObserver | None = None) -> None:
         self.url: URL = make_url(url)
+        self.observer = observer  # told what each committed unit of work did to stock
         self.engine: Engine = _create_engine(self.url)
         self.read_engine: Engine = (
             self.engine if _in_memory(self.url) else _create_engine(self.url, read_only=True))
@@ -92,7 +94,7 @@ class Database:
 
         if read_only:
             return SqlAlchemyUnitOfWork(self.read_engine, read_only=True)
-        return SqlAlchemyUnitOfWork(self.engine)
+        return SqlAlchemyUnitOfWork(self.engine, observer=self.observer)
 
     def ping(self) -> None:
         """Raise (an `sqlalchemy.exc.OperationalError`) when the database is unreachable."""

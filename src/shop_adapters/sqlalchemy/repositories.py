@@ -342,8 +342,9 @@ class SqlProductRepository(_Repository):
                 _TAKE_STOCK, {"product_id": line.product_id, "wanted": line.quantity})
             (taken if result.rowcount == 1 else short).append(line)
         if not short:
+            self._uow.movements.reserved += sum(line.quantity for line in taken)
             return []
-        self.release(taken)
+        self._give_back(taken)  # never taken, as far as anyone outside can tell
         available = self._available([line.product_id for line in short])
         # The figure is for the client's information: it was too small at the moment of the
         # attempt, so it is never shown as enough even if stock came back since.
@@ -352,6 +353,10 @@ class SqlProductRepository(_Repository):
                 for line in short]
 
     def release(self, lines: Sequence[StockLine]) -> None:
+        self._uow.movements.released += sum(line.quantity for line in lines)
+        self._give_back(lines)
+
+    def _give_back(self, lines: Sequence[StockLine]) -> None:
         summed = per_product(lines)  # one row per product, below
         if not summed:
             return
@@ -526,7 +531,12 @@ class SqlOrderRepository(_Repository):
             "order_id": order.id, "expected_status": expected_status.value,
             "status": order.status.value, "needs_refund": order.needs_refund,
             "updated_at": order.updated_at})
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        if expected_status is OrderStatus.PENDING and order.status is OrderStatus.TIMEOUT:
+            self._uow.movements.expiry_lags.append(
+                (order.updated_at - order.expires_at).total_seconds())
+        return True
 
     def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
         self._conn.execute(_ATTACH_PAYMENT,
@@ -561,11 +571,14 @@ class SqlOrderRepository(_Repository):
             # SQLite: the unit of work holds the database's write lock (BEGIN IMMEDIATE), so
             # nobody else can touch these rows until commit.
             chosen = orders.c.id.in_(overdue.scalar_subquery())
-        moved = self._conn.execute(
+        expired = self._conn.execute(
             orders.update().where(chosen).values(status=target.value, updated_at=now)
-            .returning(orders.c.id)).scalars().all()
-        if not moved:
+            .returning(orders.c.id, orders.c.expires_at)).all()
+        if not expired:
             return {}
+        moved = [order_id for order_id, _ in expired]
+        self._uow.movements.expiry_lags.extend(
+            (now - deadline).total_seconds() for _, deadline in expired)
         result: dict[int, list[StockLine]] = {order_id: [] for order_id in sorted(moved)}
         rows = self._conn.execute(
             sa.select(order_lines.c.order_id, order_lines.c.product_id, order_lines.c.quantity)
