@@ -12,7 +12,7 @@ from flask import Flask
 from limits import parse as parse_rate_limit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shop_web import errors, metrics, request_log
+from shop_web import errors, headers, metrics, request_log
 from shop_web.config import ConfigurationError, Settings
 from shop_web.json import OrjsonProvider
 
@@ -58,6 +58,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *,
         request_log.configure_logging()
     request_log.init_app(app)
     metrics.init_app(app)
+    headers.init_app(app, settings)
     _register_blueprints(app)
 
     if not settings.redis_url and settings.shop_env != "test":
