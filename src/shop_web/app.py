@@ -55,7 +55,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *,
     _init_extensions(app, settings)
     errors.init_app(app)
     if settings.shop_env != "test":
-        request_log.configure_logging()
+        request_log.configure_logging(settings.log_format)
     request_log.init_app(app)
     metrics.init_app(app)
     headers.init_app(app, settings)

@@ -264,26 +264,6 @@ def _answers(redis: Any) -> bool:
 
 # -- processes ------------------------------------------------------------------------------
 
-def prepare_directory(path: Path) -> None:
-    """Create the multiprocess folder, and remove the files of processes that are gone: a
-    new server counts from zero, while the RQ workers still running keep their counts."""
-    path.mkdir(parents=True, exist_ok=True)
-    for file in path.glob("*.db"):
-        pid = file.stem.rpartition("_")[2]
-        if not pid.isdigit() or not _alive(int(pid)):
-            file.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def process_exited(pid: int) -> None:
     """Drop a dead process's live gauges (its counters stay in the sums)."""
     if os.environ.get(MULTIPROCESS_DIR):

@@ -14,7 +14,7 @@ from shop_core.errors import InvalidSignature, NotFound, ValidationError
 from shop_core.payments import order_id_from_reference
 from shop_core.use_cases.ordering import get_order
 from shop_core.use_cases.payments import apply_payment_callback
-from shop_web import metrics
+from shop_web import metrics, request_log
 from shop_web.api.base import ShopBlueprint
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,9 @@ def webhook() -> dict[str, Any]:
         log.info("Ignored a verified Paymob callback of type %r", body.get("type"))
         metrics.count_callback("ignored")
         return {"detail": "Ignored: not a transaction callback.", "outcome": "ignored"}
+    request_log.bind(transaction_id=callback.transaction_id,
+                     order_id=order_id_from_reference(shop.paymob.reference_prefix,
+                                                      callback.merchant_reference))
     outcome = apply_payment_callback(shop.uow(), shop.clock, callback,
                                      shop.paymob.reference_prefix)
     metrics.count_callback(outcome.value, callback)
