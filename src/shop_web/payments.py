@@ -31,7 +31,7 @@ class CallbackReceivedSchema(Schema):
                        "ignored or duplicate."})
 
 
-@blueprint.route("/webhook/", methods=["POST"])
+@blueprint.route("/webhook/", methods=["POST"], operation_id="receivePaymobCallback")
 @blueprint.response(200, CallbackReceivedSchema)
 @blueprint.errors(400, 401)
 @blueprint.doc(parameters=[{"in": "query", "name": "hmac", "required": True,
