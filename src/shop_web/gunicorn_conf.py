@@ -60,7 +60,7 @@ control_socket_disable = True
 # The access log: client, time, method, path (never the query string, where Paymob's
 # redirect puts transaction fields), status, bytes, duration (µs), the worker's pid, the
 # request id (the X-Request-ID header `shop_web.request_log` sets) and user agent.
-accesslog = "-"
+accesslog = _env.get("GUNICORN_ACCESS_LOG", "-") or None  # empty: none
 access_log_format = ('%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(D)sus pid=%(p)s '
                      'request_id=%({x-request-id}o)s "%(a)s"')
 if _env.get("LOG_FORMAT") == "json":
