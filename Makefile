@@ -3,13 +3,21 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every dependency, pinned with its hashes, resolved for Python 3.11 on Linux: `make lock`.
+LOCK := requirements.lock
+UV_VERSION := 0.13.8
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench lock clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+# The virtualenv holds exactly the locked set: it is made anew whenever the lock (or the
+# project's metadata) changes, so nothing installed earlier lingers, and pip installs the
+# lock's pins only (no resolution, every file checked against its hash).
+$(STAMP): $(LOCK) pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --no-deps --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -26,6 +34,15 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# Resolve pyproject.toml's ranges again into the lock (after changing a dependency). uv
+# resolves for the shop's Python and platform whatever this machine runs.
+lock:
+	$(PYTHON) -m venv $(VENV)-uv
+	$(VENV)-uv/bin/pip install --quiet uv==$(UV_VERSION)
+	$(VENV)-uv/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+	    --python-platform linux --generate-hashes --custom-compile-command "make lock" --quiet -o $(LOCK)
+	rm -rf $(VENV)-uv
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -19,10 +19,11 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from bench import pg, report, servers
+from bench import pg, report, scrape, servers
 from bench.load import LoadResult, LoadTool, find_wrk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,7 @@ GATEWAY_DELAY = 0.2
 CATALOGUE_PRODUCTS = 200
 USERS = 64
 SELLOUT_UNITS = 100
+PAID_ORDERS = 10  # paid at the sandbox checkout after the order load, for the scrape
 EXPIRY_ORDERS = 100_000
 EXPIRY_PRODUCTS = 200
 # Seconds per measured point, after a short warm-up at the same concurrency. Reads and
@@ -96,6 +98,7 @@ class Run:
             # No order may time out while the run lasts: the checks count reservations.
             "ORDER_PAYMENT_TIMEOUT_SECONDS": "3600",
             "PORT": str(port),
+            "GUNICORN_ACCESS_LOG": "",  # no access log: it would measure the log pipe
             "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
             "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(
                 os.pathsep),
@@ -112,7 +115,8 @@ class Run:
         port = servers.free_port()
         env = self.shop_env(database_url, port, **extra)
         process, base = servers.start_gunicorn_on(name, "shop_web.app:create_app()", env,
-                                                  str(ROOT), self.logdir, port)
+                                                  str(ROOT), self.logdir, port,
+                                                  config=servers.SHOP_CONFIG)
         self.processes.append(process)
         return process, base
 
@@ -331,6 +335,34 @@ class Run:
             f"{check['stock']}, held {check['held']}: {'OK' if check['exact'] else 'WRONG'}")
         self.results["sellout"] = check
 
+    def metrics_after_orders(self, base: str, product_id: int, token: str) -> None:
+        """Pay a few orders at the sandbox checkout (each sends the shop a signed callback),
+        then scrape /metrics: it must count every order the load placed and every callback,
+        whichever worker answers the scrape."""
+        auth = {"Authorization": f"Bearer {token}"}
+        for _ in range(PAID_ORDERS):
+            order = requests.post(f"{base}/api/v1/orders/", headers=auth, timeout=30, json={
+                "cart_items": [{"product_id": product_id, "quantity": 1}]}).json()
+            secret = parse_qs(urlsplit(order["payment_url"]).query)["clientSecret"][0]
+            requests.post(order["payment_url"], timeout=30,
+                          data={"clientSecret": secret, "action": "pay"})
+        placed = pg.query(self.pg_db, """SELECT count(DISTINCT order_id) FROM order_lines
+                                         WHERE product_id = %s""", (product_id,))[0][0]
+        deadline = time.monotonic() + 15  # the sandbox delivers its callbacks from a thread
+        while True:
+            counters = scrape.order_counters(requests.get(f"{base}/metrics", timeout=30).text)
+            if counters["callbacks_paid"] >= PAID_ORDERS or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        counters["orders_in_database"] = placed
+        counters["exact"] = (counters["placed"] == placed
+                             and counters["callbacks_paid"] == PAID_ORDERS)
+        log(f"metrics: {counters['placed']:.0f} orders placed (database: {placed}), "
+            f"{counters['callbacks_paid']:.0f} paid callbacks of {PAID_ORDERS}, "
+            f"{counters['units_reserved']:.0f} units reserved: "
+            f"{'OK' if counters['exact'] else 'MISMATCH'}")
+        self.results["metrics"] = counters
+
     def pgbench(self, product_id: int, user_id: int, number: int, concurrency: int) -> None:
         result = pg.run_pgbench(self.pg_db, product_id, user_id, concurrency,
                                 ORDER_SECONDS, self.workdir)
@@ -437,6 +469,8 @@ class Run:
                             ORDER_CONCURRENCY, rounds=ROUNDS,
                             limit=lambda number, c: self.pgbench(ids["pgbench"], user_ids[0],
                                                                  number, c))
+            with self.step("metrics after the order load"):
+                self.metrics_after_orders(base, ids["hot"], tokens[0])
             with self.step("sell-out race"):
                 self.sellout(base, ids["sellout"], tokens)
         self.worker_memory("shop-postgres", shop)

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import requests
@@ -26,8 +26,15 @@ GUNICORN_SETTINGS = ["--worker-class", "gthread", "--workers", str(CORES),
                      # Several gunicorns run at once (here and in tests): no shared socket.
                      "--no-control-socket",
                      # A socket per worker, as `shop serve`: the kernel spreads the load
-                     # tool's keep-alive connections over the workers (see shop_web/cli.py).
-                     "--reuse-port"]
+                     # tool's keep-alive connections over the workers (see
+                     # shop_web/gunicorn_conf.py).
+                     "--reuse-port",
+                     # Workers are never replaced during a run: the figures and the memory
+                     # after the load are a steady worker's.
+                     "--max-requests", "0"]
+# The shop runs with its own configuration (its metrics hooks, above all) under the flags
+# above, which take precedence over it; the floor app has none.
+SHOP_CONFIG = ["--config", "python:shop_web.gunicorn_conf"]
 
 GUNICORN_ENVIRONMENT = {"MALLOC_ARENA_MAX": "2"}
 
@@ -76,15 +83,17 @@ class Process:
 
 
 def start_gunicorn(name: str, app: str, env: Mapping[str, str], cwd: str, log_dir: Path,
-                   ready_path: str = "/healthz") -> tuple[Process, str]:
+                   ready_path: str = "/healthz",
+                   config: Sequence[str] = ()) -> tuple[Process, str]:
     """Serve `app` (a WSGI factory spec) on a free loopback port; returns it and its base
     URL once `ready_path` answers 200."""
-    return start_gunicorn_on(name, app, env, cwd, log_dir, free_port(), ready_path)
+    return start_gunicorn_on(name, app, env, cwd, log_dir, free_port(), ready_path, config)
 
 
 def start_gunicorn_on(name: str, app: str, env: Mapping[str, str], cwd: str, log_dir: Path,
-                      port: int, ready_path: str = "/healthz") -> tuple[Process, str]:
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+                      port: int, ready_path: str = "/healthz",
+                      config: Sequence[str] = ()) -> tuple[Process, str]:
+    command = [sys.executable, "-m", "gunicorn", *config, "--bind", f"127.0.0.1:{port}",
                *GUNICORN_SETTINGS, app]
     # As `shop serve` runs it: two malloc arenas per worker process (see shop_web/cli.py).
     env = {**GUNICORN_ENVIRONMENT, **env}

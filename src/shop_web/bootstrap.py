@@ -17,6 +17,7 @@ from shop_core.clock import SystemClock
 from shop_core.ports import Clock, ExpiryScheduler, PasswordHasher, PaymentGateway, UnitOfWork
 from shop_core.use_cases.ordering import OrderingServices
 from shop_web.config import Settings
+from shop_web.metrics import MeteredGateway, MovementMetrics, watch_pools
 from shop_web.services import Accounts, Catalogue, Orders
 
 log = logging.getLogger(__name__)
@@ -131,9 +132,11 @@ def build_shop(settings: Settings, *, clock: Clock | None = None,
     redis_client, scheduler = _scheduler(settings)
     hasher = (Argon2PasswordHasher.cheap() if settings.password_hash_profile == "cheap"
               else Argon2PasswordHasher())
-    return Shop(settings=settings, database=Database(settings.effective_database_url),
-                clock=clock, hasher=hasher, gateway=gateway, scheduler=scheduler,
-                paymob=paymob, redis=redis_client)
+    database = Database(settings.effective_database_url, observer=MovementMetrics())
+    watch_pools(database)
+    return Shop(settings=settings, database=database,
+                clock=clock, hasher=hasher, gateway=MeteredGateway(gateway),
+                scheduler=scheduler, paymob=paymob, redis=redis_client)
 
 
 def _gateway(settings: Settings, paymob: PaymobSettings, clock: Clock) -> PaymentGateway:

@@ -13,10 +13,6 @@ from shop_web.config import ConfigurationError, Settings
 if TYPE_CHECKING:
     from shop_web.bootstrap import Shop
 
-# Threads per gunicorn worker for `shop serve`: enough to keep serving while several
-# requests wait on Paymob or the database.
-THREADS = 8
-
 DEMO_PRODUCTS = (
     ("Cairo Coffee Mug", "A 350 ml stoneware mug.", "149.99", 25),
     ("Nile Tote Bag", "Heavy cotton canvas, printed by hand.", "89.50", 40),
@@ -114,8 +110,10 @@ def _seed_demo(shop: Shop) -> int:
 @click.option("--burst", is_flag=True, help="Work until the queue is empty, then exit.")
 def worker(burst: bool) -> None:
     """Run an RQ worker that expires orders at their deadline (needs REDIS_URL)."""
+    from shop_web.metrics import count_in_this_process
     from shop_web.worker import run_worker
 
+    count_in_this_process()
     shop = _shop()
     if shop.redis is None:
         raise click.ClickException("REDIS_URL is not set: there is no queue to work on.")
@@ -125,8 +123,10 @@ def worker(burst: bool) -> None:
 @main.command()
 def scheduler() -> None:
     """Run the scheduler of the periodic expiry sweep (needs REDIS_URL)."""
+    from shop_web.metrics import count_in_this_process
     from shop_web.worker import run_scheduler
 
+    count_in_this_process()
     shop = _shop()
     if shop.redis is None:
         raise click.ClickException("REDIS_URL is not set: there is nothing to schedule on.")
@@ -144,11 +144,12 @@ def expire_orders() -> None:
 @main.command()
 @click.option("--port", type=int, default=None, help="Defaults to $PORT or 8000.")
 @click.option("--workers", type=int, default=None, help="Defaults to $WEB_CONCURRENCY or 2.")
-@click.option("--threads", type=click.IntRange(min=1), default=THREADS, show_default=True,
-              help="Threads per worker process.")
-def serve(port: int | None, workers: int | None, threads: int) -> None:
-    """Serve the API with gunicorn (threaded workers)."""
-    _serve(_settings(), port, workers, threads, reuse_port=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Threads per worker process; defaults to $GUNICORN_THREADS or 8.")
+def serve(port: int | None, workers: int | None, threads: int | None) -> None:
+    """Serve the API with gunicorn, configured by shop_web/gunicorn_conf.py."""
+    _settings()  # refuse a bad environment here, not in every worker
+    _serve(port=port, workers=workers, threads=threads)
 
 
 @main.command("run-dev", hidden=True)
@@ -169,38 +170,24 @@ def run_dev() -> None:
         + (f"  Added {added} demo products.\n" if added else "")
         + "  Make an admin: .venv/bin/shop create-admin\n"
     )
-    _serve(settings, None, None, THREADS)
+    _serve(reuse_port=False)
 
 
-# gunicorn's access log line: client, time, request line, status, bytes, duration (µs), the
-# request id (the X-Request-ID header `shop_web.request_log` sets) and user agent.
-ACCESS_LOG_FORMAT = ('%(h)s %(t)s "%(r)s" %(s)s %(b)s %(D)sus '
-                     'request_id=%({x-request-id}o)s "%(a)s"')
+GUNICORN_CONFIG = "python:shop_web.gunicorn_conf"
 
 
-def _serve(settings: Settings, port: int | None, workers: int | None, threads: int, *,
-           reuse_port: bool = False) -> None:
-    bind = f"127.0.0.1:{port or settings.port}" if settings.shop_env != "production" \
-        else f"0.0.0.0:{port or settings.port}"
-    count = workers or int(os.environ.get("WEB_CONCURRENCY", "2"))
-    # Threaded workers: placing an order waits on Paymob for up to seconds, and a sync worker
-    # would be blocked for all of it. Threads share the process's engine, whose pool gives
-    # each thread its own connection (SQLite included).
-    # No control socket: its default path is per user, so two shops on one machine (a test
-    # server beside `make run`, say) would take it from each other.
-    args = [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(count),
-            "--worker-class", "gthread", "--threads", str(threads),
-            "--access-logfile", "-", "--access-logformat", ACCESS_LOG_FORMAT,
-            "--timeout", "30", "--no-control-socket",
-            "shop_web.app:create_app()"]
-    if reuse_port:
-        # Each worker listens on its own socket and the kernel spreads new connections over
-        # them. On one shared socket, whichever worker woke first took the connections, and
-        # a keep-alive client stays with its worker: 8 clients could all land on one worker
-        # and get half the capacity (measured: 664 against 1,200-1,500 requests/s). Not for
-        # `make run`, where a second copy should fail on the busy port rather than share it.
-        args.insert(-1, "--reuse-port")
+def _serve(*, port: int | None = None, workers: int | None = None,
+           threads: int | None = None, reuse_port: bool = True) -> None:
+    """Replace this process with gunicorn running the shop's configuration; the options
+    given here reach it as the environment variables it reads."""
+    for name, value in (("PORT", port), ("WEB_CONCURRENCY", workers),
+                        ("GUNICORN_THREADS", threads)):
+        if value is not None:
+            os.environ[name] = str(value)
+    if not reuse_port:
+        os.environ["GUNICORN_REUSE_PORT"] = "0"
     # Threads each get a glibc malloc arena by default, and memory freed in one is not
-    # reused by the others: two arenas keep a threaded worker's resident memory flat.
+    # reused by the others: two arenas keep a threaded worker's resident memory flat. Set
+    # before gunicorn starts: its forked workers keep the allocator the master began with.
     os.environ.setdefault("MALLOC_ARENA_MAX", "2")
-    os.execv(sys.executable, args)
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--config", GUNICORN_CONFIG])

@@ -11,6 +11,7 @@ from typing import Any
 from attrs import evolve, field, frozen
 
 ENVIRONMENTS = ("development", "test", "production")
+LOG_FORMATS = ("text", "json")
 DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789abcdef"
 
 
@@ -48,6 +49,9 @@ class Settings:
     expiry_sweep_interval: float = 2.0
     password_hash_profile: str = "strong"
     trusted_proxies: int = 0
+    metrics_token: str = field(default="", repr=_secret_repr)
+    log_format: str = "text"
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def is_production(self) -> bool:
@@ -91,6 +95,10 @@ class Settings:
             "expiry_sweep_interval": float(env.get("EXPIRY_SWEEP_INTERVAL_SECONDS", "2")),
             "password_hash_profile": env.get("PASSWORD_HASH_PROFILE", "strong"),
             "trusted_proxies": _int(env, "TRUSTED_PROXIES", 0, minimum=0),
+            "metrics_token": env.get("METRICS_TOKEN", ""),
+            "log_format": env.get("LOG_FORMAT", "text"),
+            "cors_origins": tuple(origin.strip().rstrip("/") for origin in
+                                  env.get("CORS_ORIGINS", "").split(",") if origin.strip()),
         }
         return cls(**values).validated()
 
@@ -105,6 +113,12 @@ class Settings:
             raise ConfigurationError("PAYMOB_MODE must be 'sandbox' or 'live'.")
         if self.password_hash_profile not in ("strong", "cheap"):
             raise ConfigurationError("PASSWORD_HASH_PROFILE must be 'strong' or 'cheap'.")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigurationError("LOG_FORMAT must be 'text' or 'json'.")
+        if "*" in self.cors_origins:
+            # Tokens travel in a header a browser sends only to origins it was told may read
+            # the answer; a wildcard would let any site script a signed-in customer's API.
+            raise ConfigurationError("CORS_ORIGINS lists origins; '*' is never allowed.")
         if self.password_hash_profile == "cheap" and self.is_production:
             raise ConfigurationError("Production never hashes passwords with the cheap profile.")
         if self.is_production:

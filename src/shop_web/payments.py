@@ -13,6 +13,7 @@ from shop_adapters.paymob.callbacks import redirect_query_is_genuine, verify_tra
 from shop_adapters.paymob.references import order_id_from_reference
 from shop_core.errors import InvalidSignature, NotFound, ValidationError
 from shop_core.use_cases.ordering import get_order
+from shop_web import metrics, request_log
 from shop_web.api.base import ShopBlueprint
 from shop_web.bootstrap import current_shop
 
@@ -30,7 +31,7 @@ class CallbackReceivedSchema(Schema):
                        "ignored or duplicate."})
 
 
-@blueprint.route("/webhook/", methods=["POST"])
+@blueprint.route("/webhook/", methods=["POST"], operation_id="receivePaymobCallback")
 @blueprint.response(200, CallbackReceivedSchema)
 @blueprint.errors(400, 401)
 @blueprint.doc(parameters=[{"in": "query", "name": "hmac", "required": True,
@@ -47,6 +48,7 @@ def webhook() -> dict[str, Any]:
     shop = current_shop()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
+        metrics.count_callback("malformed")
         raise ValidationError({}, "The callback body must be a JSON object.")
     try:
         callback = verify_transaction_callback(
@@ -55,11 +57,18 @@ def webhook() -> dict[str, Any]:
     except InvalidSignature as refused:
         # Worth an operator's eye: with a wrong PAYMOB_HMAC_SECRET every payment is refused.
         log.warning("Refused a Paymob callback: %s", refused)
+        metrics.count_callback("bad_signature")
+        raise
+    except ValidationError:
+        metrics.count_callback("malformed")
         raise
     if callback is None:
         log.info("Ignored a verified Paymob callback of type %r", body.get("type"))
+        metrics.count_callback("ignored")
         return {"detail": "Ignored: not a transaction callback.", "outcome": "ignored"}
+    request_log.bind(transaction_id=callback.transaction_id, order_id=callback.order_id)
     outcome = shop.orders.apply_callback(callback)
+    metrics.count_callback(outcome.value, callback)
     return {"detail": "Received.", "outcome": outcome.value}
 
 

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 
+from shop_adapters.sqlalchemy.movements import MovementObserver
 from shop_adapters.sqlalchemy.uow import SQLITE_BEGIN_OPTION, SqlAlchemyUnitOfWork
 from shop_core.ports import UnitOfWork
 
@@ -68,8 +69,9 @@ class Database:
     writer (or writable for a reader).
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, observer: MovementObserver | None = None) -> None:
         self.url: URL = make_url(url)
+        self.observer = observer  # told what each committed unit of work did to stock
         self.engine: Engine = _create_engine(self.url)
         self.read_engine: Engine = (
             self.engine if _in_memory(self.url) else _create_engine(self.url, read_only=True))
@@ -88,7 +90,7 @@ class Database:
         it is refused by the database."""
         if read_only:
             return SqlAlchemyUnitOfWork(self.read_engine, read_only=True)
-        return SqlAlchemyUnitOfWork(self.engine)
+        return SqlAlchemyUnitOfWork(self.engine, observer=self.observer)
 
     def ping(self) -> None:
         """Raise (an `sqlalchemy.exc.OperationalError`) when the database is unreachable."""

@@ -10,6 +10,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shop_adapters.sqlalchemy import repositories as repos
+from shop_adapters.sqlalchemy.movements import MovementObserver, StockMovements
 from shop_core.errors import Unavailable
 from shop_core.ports import UnitOfWork
 
@@ -36,12 +37,18 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     share the `Database`, not a unit of work, between threads.
 
     A read-only unit of work (on `Database.read_engine`) begins SQLite's transaction
-    DEFERRED, as a reader, and refuses `commit()`: nothing it does may be kept."""
+    DEFERRED, as a reader, and refuses `commit()`: nothing it does may be kept.
 
-    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+    The repositories note the stock they move in `movements`; after a commit the observer,
+    if any, is told."""
+
+    def __init__(self, engine: Engine, *, read_only: bool = False,
+                 observer: MovementObserver | None = None) -> None:
         self._engine = engine
         self.read_only = read_only
+        self._observer = observer
         self._connection: Connection | None = None
+        self.movements = StockMovements()
         self.users = repos.SqlUserRepository(self)
         self.refresh_tokens = repos.SqlRefreshTokenRepository(self)
         self.products = repos.SqlProductRepository(self)
@@ -76,6 +83,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
                 raise _unavailable(error) from error
             raise
         self._connection = connection
+        self.movements = StockMovements()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -99,6 +107,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         if self.read_only:
             raise ReadOnlyCommit("A read-only unit of work cannot commit")
         self.connection.commit()
+        movements, self.movements = self.movements, StockMovements()
+        if self._observer is not None and movements:
+            self._observer.committed(movements)
 
     def rollback(self) -> None:
         self.connection.rollback()

@@ -25,7 +25,7 @@ blueprint = ShopBlueprint("accounts", __name__, url_prefix="/api/v1",
                           description="Registering and signing in.")
 
 
-@blueprint.route("/register/", methods=["POST"])
+@blueprint.route("/register/", methods=["POST"], operation_id="register")
 @limiter.limit(auth_rate_limit)
 @blueprint.arguments(RegisterSchema)
 @blueprint.response(201, ProfileSchema)
@@ -38,7 +38,7 @@ def register_user(data: dict[str, Any]) -> User:
     ))
 
 
-@blueprint.route("/token/", methods=["POST"])
+@blueprint.route("/token/", methods=["POST"], operation_id="obtainToken")
 @limiter.limit(auth_rate_limit)
 @blueprint.arguments(TokenRequestSchema)
 @blueprint.response(200, TokenPairSchema)
@@ -49,7 +49,7 @@ def obtain_token(data: dict[str, Any]) -> dict[str, str]:
     return token_pair(user, session)
 
 
-@blueprint.route("/token/refresh/", methods=["POST"])
+@blueprint.route("/token/refresh/", methods=["POST"], operation_id="refreshToken")
 @limiter.limit(auth_rate_limit)
 @blueprint.arguments(RefreshRequestSchema)
 @blueprint.response(200, TokenPairSchema)

@@ -15,14 +15,14 @@ log = logging.getLogger(__name__)
 blueprint = ShopBlueprint("health", __name__, description="Probes.")
 
 
-@blueprint.route("/healthz", methods=["GET"])
+@blueprint.route("/healthz", methods=["GET"], operation_id="checkLiveness")
 @blueprint.response(200, HealthSchema)
 def healthz() -> dict[str, str]:
     """The process is alive (it checks nothing else)."""
     return {"status": "ok"}
 
 
-@blueprint.route("/readyz", methods=["GET"])
+@blueprint.route("/readyz", methods=["GET"], operation_id="checkReadiness")
 @blueprint.response(200, HealthSchema)
 @blueprint.alt_response(503, schema=UnavailableSchema)
 def readyz() -> Response:

@@ -32,7 +32,7 @@ _FOR_STAFF_MANY = OrderSchema(many=True)
 _FOR_CUSTOMER_MANY = OrderSchema(many=True, exclude=("user_id",))
 
 
-@blueprint.route("/orders/", methods=["GET"])
+@blueprint.route("/orders/", methods=["GET"], operation_id="listOrders")
 @blueprint.signed_in()
 @blueprint.arguments(OrderQuerySchema, location="query")
 @blueprint.response(200, OrderPageSchema)
@@ -53,7 +53,8 @@ def list_my_orders(args: dict[str, Any]) -> Response:
     return jsonify(body)
 
 
-@blueprint.route(f"/orders/<int(min=1, max={MAX_ID}):order_id>/", methods=["GET"])
+@blueprint.route(f"/orders/<int(min=1, max={MAX_ID}):order_id>/", methods=["GET"],
+                 operation_id="getOrder")
 @blueprint.signed_in()
 @blueprint.response(200, OrderSchema)
 @blueprint.errors(404)
@@ -65,7 +66,7 @@ def read_order(order_id: int) -> Response:
     return _order_response(order, caller, 200)
 
 
-@blueprint.route("/orders/", methods=["POST"])
+@blueprint.route("/orders/", methods=["POST"], operation_id="placeOrder")
 @blueprint.signed_in()
 @blueprint.arguments(IdempotencyHeaderSchema, location="headers")
 @blueprint.arguments(PlaceOrderSchema)

@@ -35,7 +35,7 @@ blueprint = ShopBlueprint("products", __name__, url_prefix="/api/v1",
 ITEM = f"/products/<int(min=1, max={MAX_ID}):product_id>/"
 
 
-@blueprint.route("/products/", methods=["GET"])
+@blueprint.route("/products/", methods=["GET"], operation_id="listProducts")
 @blueprint.maybe_signed_in()
 @blueprint.arguments(ProductQuerySchema, location="query")
 @blueprint.response(200, ProductPageSchema)
@@ -54,7 +54,7 @@ def list_catalogue(args: dict[str, Any]) -> Response:
     return jsonify(body)
 
 
-@blueprint.route("/products/", methods=["POST"])
+@blueprint.route("/products/", methods=["POST"], operation_id="createProduct")
 @blueprint.signed_in(staff=True)
 @blueprint.arguments(ProductWriteSchema)
 @blueprint.response(201, ProductSchema)
@@ -64,7 +64,7 @@ def add_product(data: dict[str, Any]) -> Product:
     return current_shop().catalogue.create(details)
 
 
-@blueprint.route(ITEM, methods=["GET"])
+@blueprint.route(ITEM, methods=["GET"], operation_id="getProduct")
 @blueprint.maybe_signed_in()
 @blueprint.response(200, ProductSchema)
 @blueprint.errors(404)
@@ -75,7 +75,7 @@ def read_product(product_id: int) -> Product:
                        include_deleted=bool(caller and caller.is_staff))
 
 
-@blueprint.route(ITEM, methods=["PUT"])
+@blueprint.route(ITEM, methods=["PUT"], operation_id="replaceProduct")
 @blueprint.signed_in(staff=True)
 @blueprint.arguments(ProductWriteSchema)
 @blueprint.response(200, ProductSchema)
@@ -84,7 +84,7 @@ def replace_product(data: dict[str, Any], product_id: int) -> Product:
     return _update(product_id, data)
 
 
-@blueprint.route(ITEM, methods=["PATCH"])
+@blueprint.route(ITEM, methods=["PATCH"], operation_id="updateProduct")
 @blueprint.signed_in(staff=True)
 @blueprint.arguments(ProductPatchSchema)
 @blueprint.response(200, ProductSchema)
@@ -93,7 +93,7 @@ def patch_product(data: dict[str, Any], product_id: int) -> Product:
     return _update(product_id, data)
 
 
-@blueprint.route(ITEM, methods=["DELETE"])
+@blueprint.route(ITEM, methods=["DELETE"], operation_id="deleteProduct")
 @blueprint.signed_in(staff=True)
 @blueprint.response(204)
 @blueprint.errors(404)

@@ -15,14 +15,14 @@ blueprint = ShopBlueprint("profile", __name__, url_prefix="/api/v1",
                           description="The signed-in user's profile.")
 
 
-@blueprint.route("/profile/", methods=["GET"])
+@blueprint.route("/profile/", methods=["GET"], operation_id="getProfile")
 @blueprint.signed_in()
 @blueprint.response(200, ProfileSchema)
 def read_profile() -> User:
     return require_user()
 
 
-@blueprint.route("/profile/", methods=["PUT"])
+@blueprint.route("/profile/", methods=["PUT"], operation_id="replaceProfile")
 @blueprint.signed_in()
 @blueprint.arguments(ProfilePutSchema)
 @blueprint.response(200, ProfileSchema)
@@ -31,7 +31,7 @@ def replace_profile(data: dict[str, Any]) -> User:
     return _update(data)
 
 
-@blueprint.route("/profile/", methods=["PATCH"])
+@blueprint.route("/profile/", methods=["PATCH"], operation_id="updateProfile")
 @blueprint.signed_in()
 @blueprint.arguments(ProfilePatchSchema)
 @blueprint.response(200, ProfileSchema)

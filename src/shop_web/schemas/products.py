@@ -98,7 +98,9 @@ class ProductQuerySchema(PageQuerySchema):
     in_stock = fields.Boolean(load_default=False, metadata={
         "description": "Only products with stock left."})
     ordering = fields.String(load_default=ProductOrdering.CREATED_DESC.value,
-                             validate=validate.OneOf(ORDERINGS))
+                             validate=validate.OneOf(ORDERINGS),
+                             # Names for generated clients: "-price" is no identifier.
+                             metadata={"x-enum-varnames": [o.name for o in ProductOrdering]})
     include_deleted = fields.Boolean(load_default=False, metadata={
         "description": "Admins only (ignored for others): include soft-deleted products."})
 

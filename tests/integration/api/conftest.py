@@ -59,6 +59,9 @@ class Http:
     def delete(self, path: str, **kwargs: Any) -> Reply:
         return Reply(self._client.delete(path, **kwargs))
 
+    def options(self, path: str, **kwargs: Any) -> Reply:
+        return Reply(self._client.options(path, **kwargs))
+
 
 class Api:
     """A test client with the shop behind it, and shortcuts for the usual set-up."""

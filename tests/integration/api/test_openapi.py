@@ -46,6 +46,32 @@ def test_document_describes_every_endpoint_and_its_errors(lite: Api) -> None:
     assert price["type"] == "string" and "pattern" in price
 
 
+def test_operations_have_stable_names_and_public_reads_need_no_token(lite: Api) -> None:
+    """What a generated client is built from: a function per operationId, anonymous calls
+    where an operation lists no security, enum members named by x-enum-varnames."""
+    paths = lite.http.get("/api/v1/openapi.json").json["paths"]
+    operations = [(path, method, operation) for path, methods in paths.items()
+                  for method, operation in methods.items() if method != "parameters"]
+
+    names = [operation.get("operationId") for _, _, operation in operations]
+    assert None not in names and len(set(names)) == len(names)
+    by_name = {operation["operationId"]: (path, method)
+               for path, method, operation in operations}
+    assert by_name["register"] == ("/api/v1/register/", "post")
+    assert by_name["obtainToken"] == ("/api/v1/token/", "post")
+    assert by_name["listProducts"] == ("/api/v1/products/", "get")
+    assert by_name["placeOrder"] == ("/api/v1/orders/", "post")
+    for path, method in (("/api/v1/products/", "get"), ("/api/v1/products/{product_id}/", "get"),
+                         ("/api/v1/register/", "post"), ("/api/v1/token/", "post"),
+                         ("/api/v1/token/refresh/", "post")):
+        assert paths[path][method].get("security", []) == [], (path, method)
+    [ordering] = [p for p in paths["/api/v1/products/"]["get"]["parameters"]
+                  if p["name"] == "ordering"]
+    names_of = dict(zip(ordering["schema"]["enum"], ordering["schema"]["x-enum-varnames"],
+                        strict=True))
+    assert names_of["-price"] == "PRICE_DESC"
+
+
 def test_docs_page_is_served_with_local_assets(lite: Api) -> None:
     page = lite.http.get("/api/v1/docs")
     assert page.status_code == 200 and b"swagger-ui" in page.data

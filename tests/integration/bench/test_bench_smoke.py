@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from bench import fake_paymob, floor_app, pg, report
+from bench import fake_paymob, floor_app, pg, report, servers
 from bench.load import WRK_SCRIPT, LoadResult, _marked_json
 
 
@@ -164,3 +166,44 @@ def test_ratios_pair_the_figures_of_each_round_and_take_the_median() -> None:
 
 def test_the_pgbench_script_runs_the_conditional_reservation() -> None:
     assert "stock >= 1" in pg.PGBENCH_SCRIPT and "INSERT INTO orders" in pg.PGBENCH_SCRIPT
+
+
+def test_the_metrics_scrape_reads_the_order_counters() -> None:
+    from bench import scrape
+    from prometheus_client import REGISTRY, generate_latest
+
+    from shop_web import metrics
+
+    before = scrape.order_counters(generate_latest(REGISTRY).decode())
+    metrics.ORDERS.labels("placed").inc(3)
+    metrics.count_callback("paid")
+    after = scrape.order_counters(generate_latest(REGISTRY).decode())
+
+    assert after["placed"] - before["placed"] == 3
+    assert after["paid"] - before["paid"] == 1
+    assert after["callbacks_paid"] - before["callbacks_paid"] == 1
+
+
+def test_the_shop_starts_under_the_benchs_gunicorn_settings_and_its_own_config(
+        tmp_path: Path) -> None:
+    """The benchmark starts gunicorn itself: the shop's configuration under its flags, with
+    the metrics it scrapes after the order load, and no access log."""
+    from shop_adapters.sqlalchemy.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path}/shop.db"
+    upgrade(url)
+    env = {**os.environ, "SHOP_ENV": "development", "DATABASE_URL": url,
+           "SHOP_INSTANCE_PATH": str(tmp_path / "instance"), "GUNICORN_ACCESS_LOG": ""}
+    env.pop("REDIS_URL", None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process, base = servers.start_gunicorn(
+        "shop", "shop_web.app:create_app()", env, str(tmp_path), tmp_path,
+        config=servers.SHOP_CONFIG)
+    try:
+        assert requests.get(f"{base}/api/v1/products/", timeout=5).status_code == 200
+        text = requests.get(f"{base}/metrics", timeout=5).text
+    finally:
+        process.stop()
+    assert 'shop_http_request_duration_seconds_count{method="GET",route="/api/v1/products/"' \
+        in text
+    assert "/api/v1/products/" not in process.log_tail(20_000)  # no access log

@@ -11,6 +11,7 @@ from attrs import frozen
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Row
 
+from shop_adapters.sqlalchemy.movements import StockMovements
 from shop_core.pagination import PageRequest
 
 
@@ -19,6 +20,11 @@ class Connected(Protocol):
 
     @property
     def connection(self) -> Connection: ...
+
+    @property
+    def movements(self) -> StockMovements:
+        """What this transaction did to stock and deadlines so far (for metrics)."""
+        ...
 
 
 LIKE_ESCAPE = "/"

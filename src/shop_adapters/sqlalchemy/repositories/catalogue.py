@@ -137,8 +137,9 @@ class SqlProductRepository(Repository):
                 _TAKE_STOCK, {"product_id": line.product_id, "wanted": line.quantity})
             (taken if result.rowcount == 1 else short).append(line)
         if not short:
+            self._uow.movements.reserved += sum(line.quantity for line in taken)
             return []
-        self.release(taken)
+        self._give_back(taken)  # never taken, as far as anyone outside can tell
         available = self._available([line.product_id for line in short])
         # The figure is for the client's information: it was too small at the moment of the
         # attempt, so it is never shown as enough even if stock came back since.
@@ -147,6 +148,10 @@ class SqlProductRepository(Repository):
                 for line in short]
 
     def release(self, lines: Sequence[StockLine]) -> None:
+        self._uow.movements.released += sum(line.quantity for line in lines)
+        self._give_back(lines)
+
+    def _give_back(self, lines: Sequence[StockLine]) -> None:
         summed = per_product(lines)  # one row per product, below
         if not summed:
             return

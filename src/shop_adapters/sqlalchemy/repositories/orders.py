@@ -161,7 +161,12 @@ class SqlOrderRepository(Repository):
             "order_id": order.id, "expected_status": expected_status.value,
             "status": order.status.value, "needs_refund": order.needs_refund,
             "updated_at": order.updated_at})
-        return result.rowcount == 1
+        if result.rowcount != 1:
+            return False
+        if expected_status is OrderStatus.PENDING and order.status is OrderStatus.TIMEOUT:
+            self._uow.movements.expiry_lags.append(
+                (order.updated_at - order.expires_at).total_seconds())
+        return True
 
     def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
         self._conn.execute(_ATTACH_PAYMENT,
@@ -196,11 +201,14 @@ class SqlOrderRepository(Repository):
             # SQLite: the unit of work holds the database's write lock (BEGIN IMMEDIATE), so
             # nobody else can touch these rows until commit.
             chosen = orders.c.id.in_(overdue.scalar_subquery())
-        moved = self._conn.execute(
+        expired = self._conn.execute(
             orders.update().where(chosen).values(status=target.value, updated_at=now)
-            .returning(orders.c.id)).scalars().all()
-        if not moved:
+            .returning(orders.c.id, orders.c.expires_at)).all()
+        if not expired:
             return {}
+        moved = [order_id for order_id, _ in expired]
+        self._uow.movements.expiry_lags.extend(
+            (now - deadline).total_seconds() for _, deadline in expired)
         result: dict[int, list[StockLine]] = {order_id: [] for order_id in sorted(moved)}
         rows = self._conn.execute(
             sa.select(order_lines.c.order_id, order_lines.c.product_id, order_lines.c.quantity)
