@@ -205,3 +205,32 @@ def test_sixteen_readers_at_once_keep_their_connections(pg_db: Database) -> None
     opened.clear()
     assert run_together(16, read) == [1] * 16
     assert opened == []
+
+
+def test_multi_line_carts_selling_a_product_out_neither_deadlock_nor_fail(
+        pg_db: Database) -> None:
+    """Each cart takes two plentiful products, then the scarce one, which sells out: the
+    carts that fall short while others' order lines hold key-share locks on the plentiful
+    rows must leave by rolling back, not by locking those rows again."""
+    services = _services(FakeClock(NOW))
+    user = add_user(pg_db)
+    mug, bag = add_product(pg_db, name="Mug", stock=1000), add_product(pg_db, name="Bag",
+                                                                        stock=1000)
+    lantern = add_product(pg_db, name="Lantern", stock=25)  # the highest id: locked last
+    cart = ((mug.id or 0, 1), (bag.id or 0, 1), (lantern.id or 0, 1))
+
+    def shopper(_: int) -> list[object]:
+        outcomes: list[object] = []
+        for _round in range(8):
+            try:
+                outcomes.append(_place(pg_db, services, user.id or 0, *cart))
+            except OutOfStock as refused:
+                outcomes.append(refused)
+        return outcomes
+
+    results = run_together(12, shopper)
+    assert all(isinstance(r, list) for r in results), results  # nothing but 201 or 409
+    outcomes = [outcome for r in results if isinstance(r, list) for outcome in r]
+    placed = sum(isinstance(outcome, Order) for outcome in outcomes)
+    assert placed == 25 and len(outcomes) == 96
+    assert [stock_of(pg_db, p.id or 0) for p in (mug, bag, lantern)] == [975, 975, 0]

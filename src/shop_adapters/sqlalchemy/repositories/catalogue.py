@@ -125,11 +125,8 @@ class SqlProductRepository(Repository):
         # locks product rows in, so concurrent carts cannot deadlock). The WHERE clause is
         # re-checked after any row-lock wait, so stock can neither go negative nor lose an
         # update; there is no read-then-write. Every line is tried, so that every short line
-        # is reported; if any fell short, the lines taken are given back in this same
-        # transaction (their rows are still locked by it, so no one saw them taken) and none
-        # is kept. No SAVEPOINT: on the success path it cost two more round trips while the
-        # hot product's row lock was held. A failing statement leaves the unit of work to
-        # roll back, as it does on leaving its block without `commit()`.
+        # is reported; if any fell short, none is kept (see `_put_back`). No SAVEPOINT: on the
+        # success path it would cost round trips while the hot product's row lock is held.
         taken: list[StockLine] = []
         short: list[StockLine] = []
         for line in sorted(lines, key=lambda line: line.product_id):
@@ -139,7 +136,7 @@ class SqlProductRepository(Repository):
         if not short:
             self._uow.movements.reserved += sum(line.quantity for line in taken)
             return []
-        self._give_back(taken)  # never taken, as far as anyone outside can tell
+        self._put_back(taken)
         available = self._available([line.product_id for line in short])
         # The figure is for the client's information: it was too small at the moment of the
         # attempt, so it is never shown as enough even if stock came back since.
@@ -151,6 +148,17 @@ class SqlProductRepository(Repository):
         self._uow.movements.released += sum(line.quantity for line in lines)
         self._give_back(lines)
 
+    def _put_back(self, taken: Sequence[StockLine]) -> None:
+        """Undo a reservation that fell short, for a caller that goes on in this transaction
+        (a late payment flags the order instead); placing an order rolls back anyway. The
+        rows are still locked by this transaction, so plain UPDATEs put the units back
+        without asking for a lock again: a `SELECT ... FOR UPDATE` here would wait on the
+        key-share locks other carts' order lines hold on these rows while they wait on ours,
+        a deadlock."""
+        if taken:
+            self._conn.execute(_GIVE_BACK_STOCK, [
+                {"product_id": line.product_id, "returned": line.quantity} for line in taken])
+
     def _give_back(self, lines: Sequence[StockLine]) -> None:
         summed = per_product(lines)  # one row per product, below
         if not summed:
@@ -161,16 +169,17 @@ class SqlProductRepository(Repository):
                                {"product_id": line.product_id, "returned": line.quantity})
             return
         if self._conn.dialect.name == "postgresql":
-            # Set-based (the expiry sweep releases one line per product per batch of 1,000
+            # Set-based (the expiry sweep releases one line per product per batch of
             # orders): two statements instead of one UPDATE per product. The rows are locked
             # first in ascending id order, the order reservations lock them in, because an
             # UPDATE ... FROM locks in whatever order its join plan yields and could deadlock
-            # with a cart.
+            # with a cart. FOR NO KEY UPDATE is the lock an UPDATE takes anyway; FOR UPDATE
+            # would also wait on the key-share locks of order lines being inserted.
             id_array = sa.bindparam("ids", [line.product_id for line in summed],
                                     type_=postgresql.ARRAY(sa.Integer))
             self._conn.execute(
                 sa.select(products.c.id).where(products.c.id == sa.any_(id_array))
-                .order_by(products.c.id).with_for_update())
+                .order_by(products.c.id).with_for_update(key_share=True))
             given = sa.func.unnest(
                 id_array, sa.bindparam("quantities", [line.quantity for line in summed],
                                        type_=postgresql.ARRAY(sa.Integer)),
