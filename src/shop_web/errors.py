@@ -52,6 +52,9 @@ _DETAIL_FOR_STATUS = {
     500: "Internal server error.",
 }
 _NOT_AN_OBJECT = "Invalid input type."
+# What a 503 tells the client to wait: a dropped database connection is replaced at once,
+# and a restarting server is back within seconds.
+RETRY_UNAVAILABLE_AFTER_SECONDS = 5
 
 
 def status_for(error: ShopError) -> int:
@@ -86,6 +89,10 @@ def handle_shop_error(error: ShopError) -> Response:
     status = status_for(error)
     if status == 500:
         return handle_unexpected(error)
+    if isinstance(error, Unavailable):
+        # The adapter that lost its dependency has logged the outage, once.
+        return error_response(body_for(error), status,
+                              {"Retry-After": str(RETRY_UNAVAILABLE_AFTER_SECONDS)})
     if status >= 500:
         log.warning("%s %s answered %d: %s", request.method, request.path, status, error.detail)
     return error_response(body_for(error), status)

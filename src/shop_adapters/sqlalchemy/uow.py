@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from shop_adapters.outages import OutageLog
 from shop_adapters.sqlalchemy import repositories as repos
 from shop_adapters.sqlalchemy.movements import MovementObserver, StockMovements
 from shop_core.errors import Unavailable
@@ -21,8 +22,15 @@ log = logging.getLogger(__name__)
 SQLITE_BEGIN_OPTION = "shop_sqlite_begin"
 
 
-def _unavailable(error: OperationalError | PoolTimeout) -> Unavailable:
-    log.warning("Database unavailable: %s", getattr(error, "orig", None) or error)
+def _unavailable(error: OperationalError | PoolTimeout, outage: OutageLog | None, *,
+                 connecting: bool = False) -> Unavailable:
+    """The core's error for a failure the caller may retry. A lost or refused connection is
+    an outage, logged once by `outage`; anything else (a deadlock, a full pool) each time."""
+    lost = connecting or getattr(error, "connection_invalidated", False)
+    if lost and outage is not None:
+        outage.failed(error)
+    else:
+        log.warning("Database unavailable: %s", getattr(error, "orig", None) or error)
     return Unavailable("The database is unavailable right now; try again shortly.")
 
 
@@ -43,8 +51,10 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     if any, is told."""
 
     def __init__(self, engine: Engine, *, read_only: bool = False,
-                 observer: MovementObserver | None = None) -> None:
+                 observer: MovementObserver | None = None,
+                 outage: OutageLog | None = None) -> None:
         self._engine = engine
+        self._outage = outage
         self.read_only = read_only
         self._observer = observer
         self._connection: Connection | None = None
@@ -70,7 +80,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             connection = self._engine.connect()
         except (OperationalError, PoolTimeout) as error:
             # PoolTimeout: every connection of this process stayed busy for the whole wait.
-            raise _unavailable(error) from error
+            raise _unavailable(error, self._outage,
+                               connecting=isinstance(error, OperationalError)) from error
         if connection.dialect.name == "sqlite" and not self.read_only:
             # See `Database`: take SQLite's write lock up front, so that writers queue on
             # the busy timeout instead of failing when a reader tries to become a writer.
@@ -80,8 +91,10 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         except BaseException as error:
             connection.close()
             if isinstance(error, OperationalError):
-                raise _unavailable(error) from error
+                raise _unavailable(error, self._outage, connecting=True) from error
             raise
+        if self._outage is not None:
+            self._outage.answered()
         self._connection = connection
         self.movements = StockMovements()
         return self
@@ -101,7 +114,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         if isinstance(failure, OperationalError):
             # A lost connection, a deadlock, a lock timeout: the transaction is gone and
             # nothing was written; the caller may try again.
-            raise _unavailable(failure) from failure
+            raise _unavailable(failure, self._outage) from failure
 
     def commit(self) -> None:
         if self.read_only:

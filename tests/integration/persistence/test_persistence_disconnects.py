@@ -1,4 +1,4 @@
-"""Without a pre-ping, a server restart costs the requests in flight, never the pool."""
+"""A server restart costs at most the statements in flight, never the pool: no pre-ping."""
 
 from __future__ import annotations
 
@@ -23,8 +23,7 @@ def _kill_every_shop_connection(db: Database) -> int:
         admin.dispose()
 
 
-def test_after_a_restart_one_unit_of_work_per_pool_fails_and_the_pools_recover(
-        pg_db: Database) -> None:
+def test_after_a_restart_no_unit_of_work_gets_a_dead_connection(pg_db: Database) -> None:
     product = add_product(pg_db, stock=3)
     # Fill both pools (read-write and read-only) with idle connections about to go stale.
     units = [pg_db.unit_of_work(read_only=read_only)
@@ -36,18 +35,27 @@ def test_after_a_restart_one_unit_of_work_per_pool_fails_and_the_pools_recover(
         uow.__exit__(None, None, None)
     assert _kill_every_shop_connection(pg_db) >= 6
 
+    # Each checkout notices its connection was closed and opens a fresh one instead.
     for read_only in (False, True):
-        stale = pg_db.unit_of_work(read_only=read_only)
-        # A stale connection: the caller sees the core's Unavailable (503 at the edge).
-        with pytest.raises(Unavailable) as failed, stale:
-            stale.products.get(product.id or 0)
-        cause = failed.value.__cause__
-        assert isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated
-        # Its whole pool was invalidated: every later unit of work gets a fresh connection.
         for _ in range(4):
             with pg_db.unit_of_work(read_only=read_only) as uow:
                 assert uow.products.get(product.id or 0) is not None
+    assert not pg_db.outage.is_down
     assert stock_of(pg_db, product.id or 0) == 3
+
+
+def test_a_connection_lost_mid_transaction_is_unavailable_and_not_reused(
+        pg_db: Database) -> None:
+    product = add_product(pg_db, stock=3)
+    with pytest.raises(Unavailable) as failed, pg_db.unit_of_work() as uow:
+        assert uow.products.get(product.id or 0) is not None
+        _kill_every_shop_connection(pg_db)
+        uow.products.get(product.id or 0)
+    cause = failed.value.__cause__
+    assert isinstance(cause, sa.exc.DBAPIError) and cause.connection_invalidated
+    with pg_db.unit_of_work() as uow:  # the next one works on a fresh connection
+        assert uow.products.get(product.id or 0) is not None
+    assert not pg_db.outage.is_down  # that it answered again closed the outage
 
 
 def test_writers_beyond_the_pool_wait_for_a_connection_then_get_unavailable(
