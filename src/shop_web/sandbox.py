@@ -19,7 +19,7 @@ from werkzeug.wrappers import Response
 from shop_adapters.paymob.references import client_secret as client_secret_of
 from shop_adapters.paymob.sandbox import (
     build_transaction_callback,
-    deliver_callback,
+    deliver_until_acknowledged,
     order_id_from_client_secret,
 )
 from shop_core.errors import NotFound
@@ -68,11 +68,12 @@ def result() -> str:
 
 
 def _deliver(url: str, body: dict[str, Any], signature: str) -> None:
-    try:
-        status = deliver_callback(url, body, signature, timeout=10.0)
+    status = deliver_until_acknowledged(url, body, signature, timeout=10.0)
+    if status is not None and status < 300:
         log.info("Sandbox delivered a callback to %s: HTTP %s", url, status)
-    except Exception:
-        log.exception("Sandbox could not deliver its callback to %s", url)
+    else:
+        log.warning("Sandbox gave up delivering a callback to %s: %s", url,
+                    f"HTTP {status}" if status else "unreachable")
 
 
 def _order_for(client_secret: str) -> Order:

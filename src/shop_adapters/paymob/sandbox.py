@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -181,11 +183,38 @@ def build_transaction_callback(order: Order, *, success: bool, transaction_id: i
     return body, transaction_hmac(obj, settings.hmac_secret)
 
 
+# After these pauses (seconds) the sandbox delivers a callback again while the webhook does
+# not acknowledge it, as Paymob's emulators do: a restart or a database outage of the shop
+# must not lose a payment in development either.
+CALLBACK_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+def deliver_until_acknowledged(webhook_url: str, body: dict[str, Any], hmac: str, *,
+                               timeout: float,
+                               delays: Sequence[float] = CALLBACK_RETRY_DELAYS,
+                               sleep: Callable[[float], None] = time.sleep) -> int | None:
+    """Deliver the callback, and again after each of `delays` while the webhook cannot be
+    reached or answers 5xx; stop at the first 2xx or 4xx (a refusal a retry cannot change).
+    The last status, or None when the webhook was never reached."""
+    status: int | None = None
+    for pause in (0.0, *delays):
+        if pause:
+            sleep(pause)
+        try:
+            status = deliver_callback(webhook_url, body, hmac, timeout=timeout)
+        except PaymentProviderError:
+            status = None
+            continue
+        if status < 500:
+            return status
+    return status
+
+
 def deliver_callback(webhook_url: str, body: dict[str, Any], hmac: str,
                      timeout: float) -> int:
     """POST a callback to the shop's webhook as Paymob does (`?hmac=` in the query) and
     return the HTTP status. Raises `PaymentProviderError` when the webhook cannot be reached
-    in `timeout` seconds. Not retried: the caller decides (the webhook is idempotent)."""
+    in `timeout` seconds. Not retried: see `deliver_until_acknowledged`."""
     # Imported here: only a press of Pay or Decline needs it, and a web worker in sandbox mode
     # would otherwise carry requests and urllib3 (about 5 MB) for nothing.
     import requests

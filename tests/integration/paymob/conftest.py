@@ -40,10 +40,12 @@ class Recorded:
 
 @define
 class StubServer:
-    """Answers every request with `status`/`body` after `delay` seconds, recording it."""
+    """Answers every request with `status`/`body` after `delay` seconds, recording it; the
+    first requests get `statuses`, in turn, when some are given."""
 
     url: str = ""
     status: int = 201
+    statuses: list[int] = field(factory=list)
     body: bytes = b"{}"
     content_type: str = "application/json"
     delay: float = 0.0
@@ -66,7 +68,7 @@ def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
                                           self.rfile.read(length)))
             if stub.delay and stub.stop.wait(stub.delay):
                 return
-            self.send_response(stub.status)
+            self.send_response(stub.statuses.pop(0) if stub.statuses else stub.status)
             self.send_header("Content-Type", stub.content_type)
             self.send_header("Content-Length", str(len(stub.body)))
             self.end_headers()

@@ -21,6 +21,7 @@ from shop_adapters.paymob.sandbox import (
     SandboxGateway,
     build_transaction_callback,
     deliver_callback,
+    deliver_until_acknowledged,
     order_id_from_client_secret,
 )
 from shop_core.errors import InvalidSignature, PaymentProviderError
@@ -218,3 +219,32 @@ def test_deliver_callback_to_nowhere_is_a_provider_error(world: ShopWorld,
                                                  settings=SETTINGS, now=world.clock.now())
     with pytest.raises(PaymentProviderError):
         deliver_callback(f"{refused_url}/webhook/", body, signature, timeout=2)
+
+
+def test_the_sandbox_delivers_again_until_the_webhook_acknowledges(
+        world: ShopWorld, stub_server: StubServer) -> None:
+    order = placed(world)
+    body, signature = build_transaction_callback(order, success=True, transaction_id=561,
+                                                 settings=SETTINGS, now=world.clock.now())
+    stub_server.statuses = [503, 502]  # the shop restarting, then its database coming back
+    stub_server.reply_json(200, {})
+    pauses: list[float] = []
+
+    status = deliver_until_acknowledged(f"{stub_server.url}/webhook/", body, signature,
+                                        timeout=5, sleep=pauses.append)
+
+    assert status == 200 and pauses == [1.0, 2.0]
+    assert [recorded.body for recorded in stub_server.requests] == [
+        stub_server.requests[0].body] * 3
+
+
+def test_the_sandbox_does_not_repeat_a_callback_the_webhook_refused(
+        world: ShopWorld, stub_server: StubServer) -> None:
+    order = placed(world)
+    body, signature = build_transaction_callback(order, success=True, transaction_id=562,
+                                                 settings=SETTINGS, now=world.clock.now())
+    stub_server.reply_json(401, {"detail": "Invalid signature."})
+
+    assert deliver_until_acknowledged(f"{stub_server.url}/webhook/", body, signature,
+                                      timeout=5, sleep=lambda _: None) == 401
+    assert len(stub_server.requests) == 1
