@@ -42,7 +42,8 @@ class PaymentGateway(Protocol):
 
 class ExpiryScheduler(Protocol):
     def schedule(self, order_id: int, at: datetime) -> None:
-        """Arrange for `expire_order(order_id)` to run at `at`. May raise; callers log it."""
+        """Arrange for `expire_order(order_id)` to run at `at`, best effort: the periodic sweep
+        expires an order whose job never runs. May raise; callers log it."""
         ...
 
 

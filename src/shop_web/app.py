@@ -65,7 +65,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *,
 
     if not settings.redis_url and settings.shop_env != "test":
         # No job queue: overdue orders are expired by a sweep inside this process.
-        shop.start_background_sweep()
+        shop.sweeper.start()
     return app
 
 

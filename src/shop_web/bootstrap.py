@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 from datetime import datetime
 from typing import Any
 
 from attrs import define, field
 from flask import current_app
 
+from shop_adapters.jobs.sweeper import Sweeper
 from shop_adapters.passwords import Argon2PasswordHasher
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_adapters.sqlalchemy.database import Database
 from shop_core.clock import SystemClock
 from shop_core.ports import Clock, ExpiryScheduler, PasswordHasher, PaymentGateway, UnitOfWork
+from shop_core.use_cases.expiry import expire_overdue_orders
 from shop_core.use_cases.ordering import OrderingServices
 from shop_web.config import Settings
 from shop_web.metrics import MeteredGateway, MovementMetrics, watch_pools
 from shop_web.services import Accounts, Catalogue, Orders
 
-log = logging.getLogger(__name__)
+# The RQ job that expires one order (`shop_web.jobs`), named once for the queue adapter.
+EXPIRE_ORDER_JOB = "shop_web.jobs.expire_order"
 
 
 class NoExpiryScheduler:
@@ -45,8 +46,7 @@ class Shop:
     accounts: Accounts = field(init=False)
     catalogue: Catalogue = field(init=False)
     orders: Orders = field(init=False)
-    _sweeper: threading.Thread | None = field(default=None, init=False)
-    _stop_sweeping: threading.Event = field(factory=threading.Event, init=False)
+    sweeper: Sweeper = field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.accounts = Accounts(self.uow, self.clock, self.hasher,
@@ -55,6 +55,8 @@ class Shop:
         self.orders = Orders(self.uow, OrderingServices(
             gateway=self.gateway, scheduler=self.scheduler, clock=self.clock,
             payment_timeout=self.settings.order_payment_timeout))
+        self.sweeper = Sweeper(self.expire_overdue_orders, self.database.exclusively,
+                               self.settings.expiry_sweep_interval)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return self.database.unit_of_work(read_only=read_only)
@@ -63,34 +65,16 @@ class Shop:
         """A read-only unit of work, for pages that change nothing."""
         return self.database.unit_of_work(read_only=True)
 
-    def start_background_sweep(self) -> None:
-        """Expire overdue orders every few seconds in this process (embedded mode only).
-        Several processes may do it at once: the sweep itself is safe under concurrency."""
-        if self._sweeper is not None:
-            return
-        self._stop_sweeping.clear()
-        self._sweeper = threading.Thread(target=self._sweep_until_stopped,
-                                         name="shop-expiry-sweep", daemon=True)
-        self._sweeper.start()
+    def expire_overdue_orders(self) -> int:
+        """Time out every overdue pending order now, in this process; returns how many."""
+        return expire_overdue_orders(self.uow(), self.clock)
 
-    def stop_background_sweep(self, timeout: float = 5.0) -> None:
-        """Stop the sweep started by `start_background_sweep`, waiting for a sweep under way."""
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is not None:
-            self._stop_sweeping.set()
-            sweeper.join(timeout)
+    @property
+    def queue_name(self) -> str:
+        from shop_adapters.jobs.queue import DEFAULT_QUEUE, RqExpiryScheduler
 
-    def _sweep_until_stopped(self) -> None:
-        from shop_core.use_cases.expiry import expire_overdue_orders
-
-        interval = self.settings.expiry_sweep_interval
-        while not self._stop_sweeping.wait(interval):
-            try:
-                expired = expire_overdue_orders(self.uow(), self.clock)
-                if expired:
-                    log.info("Expired %d overdue orders", expired)
-            except Exception:
-                log.exception("Expiry sweep failed; retrying in %.0f s", interval)
+        scheduler = self.scheduler
+        return scheduler.queue_name if isinstance(scheduler, RqExpiryScheduler) else DEFAULT_QUEUE
 
 
 def current_shop() -> Shop:
@@ -152,9 +136,9 @@ def _gateway(settings: Settings, paymob: PaymobSettings, clock: Clock) -> Paymen
 def _scheduler(settings: Settings) -> tuple[Any, ExpiryScheduler]:
     if not settings.redis_url:
         return None, NoExpiryScheduler()
-    from shop_adapters.jobs.rq_scheduler import RqExpiryScheduler, connect
+    from shop_adapters.jobs.queue import RqExpiryScheduler, connect
 
     # Fail-fast timeouts: placing an order talks to Redis after its commit, and a hung Redis
     # must not hold the request (the sweep expires orders it could not schedule).
     client = connect(settings.redis_url)
-    return client, RqExpiryScheduler(client)
+    return client, RqExpiryScheduler(client, EXPIRE_ORDER_JOB)

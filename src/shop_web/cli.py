@@ -11,6 +11,7 @@ import click
 from shop_web.config import ConfigurationError, Settings
 
 if TYPE_CHECKING:
+    from shop_adapters.jobs.worker import Duties
     from shop_web.bootstrap import Shop
 
 DEMO_PRODUCTS = (
@@ -109,36 +110,50 @@ def _seed_demo(shop: Shop) -> int:
 @main.command()
 @click.option("--burst", is_flag=True, help="Work until the queue is empty, then exit.")
 def worker(burst: bool) -> None:
-    """Run an RQ worker that expires orders at their deadline (needs REDIS_URL)."""
-    from shop_web.metrics import count_in_this_process
-    from shop_web.worker import run_worker
+    """Run the queue's jobs, its scheduling and the expiry sweep (needs REDIS_URL)."""
+    from shop_adapters.jobs.worker import run_worker
 
-    count_in_this_process()
-    shop = _shop()
-    if shop.redis is None:
-        raise click.ClickException("REDIS_URL is not set: there is no queue to work on.")
-    run_worker(shop, burst=burst)
+    run_worker(_background_duties(), burst=burst)
 
 
 @main.command()
 def scheduler() -> None:
-    """Run the scheduler of the periodic expiry sweep (needs REDIS_URL)."""
+    """Run the queue's scheduling and the expiry sweep, without jobs (needs REDIS_URL)."""
+    from shop_adapters.jobs.worker import run_scheduler
+
+    run_scheduler(_background_duties())
+
+
+def _background_duties() -> Duties:
+    from shop_web import jobs, request_log
     from shop_web.metrics import count_in_this_process
-    from shop_web.worker import run_scheduler
 
     count_in_this_process()
     shop = _shop()
-    if shop.redis is None:
-        raise click.ClickException("REDIS_URL is not set: there is nothing to schedule on.")
-    run_scheduler(shop)
+    request_log.configure_logging(shop.settings.log_format)
+    try:
+        return jobs.duties(shop)
+    except ConfigurationError as error:
+        raise click.ClickException(str(error)) from None
 
 
 @main.command("expire-orders")
 def expire_orders() -> None:
     """Time out every overdue pending order now, and restore its stock."""
-    from shop_web.worker import sweep_now
+    click.echo(f"Expired {_shop().expire_overdue_orders()} orders.")
 
-    click.echo(f"Expired {sweep_now(_shop())} orders.")
+
+@main.command()
+def health() -> None:
+    """Check what the shop's processes need: the database, Redis, and that some process
+    holds the queue's scheduling duty. Exits 1 if any is missing."""
+    from shop_web.health import background_health
+
+    checks = background_health(_shop())
+    for name, problem in checks.items():
+        click.echo(f"{name}: {problem or 'ok'}")
+    if any(checks.values()):
+        sys.exit(1)
 
 
 @main.command()

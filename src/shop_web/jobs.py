@@ -1,17 +1,18 @@
-"""RQ job functions. Each is module-level, takes ids only, and is safe to run any number of
-times, alone or alongside callbacks, sweeps and other workers.
+"""RQ job functions, and the duties of the shop's background processes.
 
-Jobs build the shop once per process from the environment, or use the one the worker entry
-point hands them (`use_shop`)."""
+Each job is module-level, takes ids only, and is safe to run any number of times, alone or
+alongside callbacks, sweeps and other workers. Jobs build the shop once per process from the
+environment, or use the one the process's entry point hands them (`duties`)."""
 
 from __future__ import annotations
 
 import logging
 import threading
 
+from shop_adapters.jobs.worker import Duties
 from shop_core.use_cases import expiry
 from shop_web.bootstrap import Shop, build_shop
-from shop_web.config import Settings
+from shop_web.config import ConfigurationError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -35,19 +36,21 @@ def use_shop(shop: Shop | None) -> None:
         _shop = shop
 
 
+def duties(shop: Shop, queue_name: str | None = None) -> Duties:
+    """What a `shop worker` or `shop scheduler` of `shop` does, on its queue (or
+    `queue_name`); the jobs it runs use `shop`."""
+    if not shop.settings.redis_url:
+        raise ConfigurationError("Background workers need REDIS_URL.")
+    use_shop(shop)
+    return Duties(redis_url=shop.settings.redis_url, queue_name=queue_name or shop.queue_name,
+                  sweep=shop.expire_overdue_orders, exclusively=shop.database.exclusively,
+                  sweep_interval=shop.settings.expiry_sweep_interval)
+
+
 def expire_order(order_id: int) -> bool:
     """Time out the order if it is still pending past its deadline; True if this run did."""
     shop = current_shop()
     expired = expiry.expire_order(shop.uow(), shop.clock, order_id)
     if expired:
         log.info("Order %s timed out", order_id)
-    return expired
-
-
-def sweep_overdue_orders() -> int:
-    """Time out every overdue pending order (the safety net); returns how many."""
-    shop = current_shop()
-    expired = expiry.expire_overdue_orders(shop.uow(), shop.clock)
-    if expired:
-        log.info("Swept %d overdue orders", expired)
     return expired

@@ -1,1 +1,2 @@
-"""Background jobs on RQ and Redis: the core's `ExpiryScheduler` port."""
+"""Background duties on RQ and Redis: order expiry jobs, the workers that run them, and the
+sweep that expires what the queue lost."""

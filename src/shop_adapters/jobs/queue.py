@@ -1,9 +1,9 @@
 """Order expiry on RQ: each pending order gets a one-off job at its deadline.
 
-The job is RQ's own scheduled job (`Queue.enqueue_at`), fired by whichever worker holds the
-queue's scheduler lock (workers run with the scheduler enabled), so an order times out within
-a few seconds of its deadline. The job is named by its dotted path, so this adapter never
-imports the web edge that defines it."""
+The job is RQ's own scheduled job (`Queue.enqueue_at`), moved onto the queue when due by
+whichever shop process holds the queue's scheduling duty (`shop_adapters.jobs.worker`), so an
+order times out within a few seconds of its deadline. The job function is the composition
+root's to name (by its dotted path), so this adapter knows nothing of who defines it."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 
 from redis import Redis
 from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
 from redis.retry import Retry as ConnectionRetry
 from rq import Queue, Retry
 
+from shop_adapters.outages import OutageLog
+
 DEFAULT_QUEUE = "shop"
-EXPIRE_ORDER_JOB = "shop_web.jobs.expire_order"
 # Placing an order waits on Redis after its commit; a dead or hung Redis must cost about a
 # second there, not the client library's defaults. The sweep expires the order instead.
 FAIL_FAST_TIMEOUT = 1.0
@@ -25,8 +27,9 @@ FAIL_FAST_TIMEOUT = 1.0
 # trail the web process's a little: run a moment after the deadline so the job finds the
 # order overdue. A job that still runs early changes nothing; the sweep catches that order.
 CLOCK_SKEW_GRACE = timedelta(seconds=1)
-# A job that fails (database unreachable, say) is tried again; the sweep is the last resort.
-JOB_RETRY_INTERVALS = [10, 30, 60]
+# A job that fails (database unreachable, say) is tried again soon; the sweep is the last
+# resort.
+JOB_RETRY_INTERVALS = [2, 5, 15, 30, 60]
 JOB_TIMEOUT_SECONDS = 60
 
 
@@ -50,23 +53,30 @@ def run_time(deadline: datetime) -> datetime:
 
 
 class RqExpiryScheduler:
-    """The core's `ExpiryScheduler`: enqueues `shop_web.jobs.expire_order(order_id)` on the
-    RQ queue `queue_name`, to run just after `at`. Raises the Redis client's errors; the
-    caller logs them and the periodic sweep expires the order instead."""
+    """The core's `ExpiryScheduler`: enqueues `job(order_id)` (a dotted path) on the RQ queue
+    `queue_name`, to run just after `at`. When Redis does not answer, the order is left to the
+    periodic sweep: the outage is logged once (`outage`), not once per order."""
 
-    def __init__(self, redis_client: Redis, queue_name: str = DEFAULT_QUEUE) -> None:
+    def __init__(self, redis_client: Redis, job: str, queue_name: str = DEFAULT_QUEUE) -> None:
         self.redis = redis_client
+        self.job = job
         self.queue = Queue(queue_name, connection=redis_client)
+        self.outage = OutageLog("Redis")
 
     @property
     def queue_name(self) -> str:
         return str(self.queue.name)
 
     def schedule(self, order_id: int, at: datetime) -> None:
-        self.queue.enqueue_at(
-            run_time(at), EXPIRE_ORDER_JOB, order_id,
-            job_id=expire_order_job_id(self.queue_name, order_id),
-            job_timeout=JOB_TIMEOUT_SECONDS,
-            retry=Retry(max=len(JOB_RETRY_INTERVALS), interval=JOB_RETRY_INTERVALS),
-            description=f"expire order {order_id}",
-        )
+        try:
+            self.queue.enqueue_at(
+                run_time(at), self.job, order_id,
+                job_id=expire_order_job_id(self.queue_name, order_id),
+                job_timeout=JOB_TIMEOUT_SECONDS,
+                retry=Retry(max=len(JOB_RETRY_INTERVALS), interval=JOB_RETRY_INTERVALS),
+                description=f"expire order {order_id}",
+            )
+        except RedisError as error:
+            self.outage.failed(error)
+            return
+        self.outage.answered()

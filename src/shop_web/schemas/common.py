@@ -58,6 +58,14 @@ class HealthSchema(Schema):
     status = fields.String(required=True, metadata={"example": "ok"})
 
 
+class ReadinessSchema(Schema):
+    status = fields.String(required=True, metadata={
+        "example": "ok", "description": "`ok`, or `degraded` when Redis is configured but "
+        "unreachable: orders are still taken, and expire by the sweep."})
+    redis = fields.String(metadata={"example": "ok",
+                                    "description": "`ok` or `unreachable`, when configured."})
+
+
 class UnavailableSchema(Schema):
     status = fields.String(required=True, metadata={"example": "unavailable"})
     detail = fields.String(required=True)

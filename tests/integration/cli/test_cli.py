@@ -156,3 +156,20 @@ def test_serve_runs_the_api_under_gunicorn(env: dict[str, str], tmp_path: Path) 
     [line] = [line for line in logged.splitlines() if "request_id=serve-test-1" in line]
     assert '"GET /api/v1/products/ HTTP/1.1" 200' in line  # never the query string
     assert re.search(r" \d+us pid=<\d+> request_id=", line), line
+
+
+@pytest.mark.redis
+def test_health_says_what_the_background_processes_lack(env: dict[str, str],
+                                                        redis_url: str) -> None:
+    assert shop_command(env, "db", "upgrade").exit_code == 0
+    queue_env = {**env, "REDIS_URL": redis_url}
+
+    nobody_schedules = shop_command(queue_env, "health")
+    assert nobody_schedules.exit_code == 1
+    assert "database: ok" in nobody_schedules.output
+    assert "redis: ok" in nobody_schedules.output
+    assert "no process holds the scheduling duty" in nobody_schedules.output
+
+    no_redis = shop_command({**env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
+                            "health")
+    assert no_redis.exit_code == 1 and "redis: unreachable" in no_redis.output

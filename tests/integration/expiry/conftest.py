@@ -12,7 +12,8 @@ import pytest
 import redis
 from attrs import evolve
 
-from shop_adapters.jobs.rq_scheduler import RqExpiryScheduler
+from shop_adapters.jobs.queue import RqExpiryScheduler
+from shop_adapters.jobs.worker import run_scheduler, run_worker
 from shop_adapters.sqlalchemy.migrate import upgrade
 from shop_core.catalogue import Product
 from shop_core.clock import SystemClock
@@ -24,7 +25,7 @@ from shop_core.use_cases.accounts import Registration, register
 from shop_core.use_cases.catalogue import ProductDetails, create_product, get_product
 from shop_core.use_cases.ordering import PlaceOrder, get_order
 from shop_web import jobs
-from shop_web.bootstrap import Shop, build_shop
+from shop_web.bootstrap import EXPIRE_ORDER_JOB, Shop, build_shop
 from shop_web.config import Settings
 
 ORDER_TIMEOUT = timedelta(seconds=2)
@@ -47,8 +48,8 @@ def queue_name(redis_url: str) -> Iterator[str]:
 
 @pytest.fixture(autouse=True)
 def _isolated_process_state() -> Iterator[None]:
-    """RQ workers and rq-scheduler install SIGINT/SIGTERM handlers, and the worker hands its
-    shop to the job functions: give the test session both back."""
+    """RQ workers install SIGINT/SIGTERM handlers, and a worker hands its shop to the job
+    functions: give the test session both back."""
     handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     yield
     for sig, handler in handlers.items():
@@ -92,12 +93,22 @@ def make_shop(database_url: str, *, redis_url: str | None = None, queue_name: st
     shop = build_shop(settings, clock=clock or SystemClock(), gateway=FakePaymentGateway())
     if queue_name is not None:
         client = scheduler_redis if scheduler_redis is not None else shop.redis
-        shop = evolve(shop, scheduler=RqExpiryScheduler(client, queue_name))
+        shop = evolve(shop, scheduler=RqExpiryScheduler(client, EXPIRE_ORDER_JOB, queue_name))
     return shop
 
 
+def run_worker_once(shop: Shop, queue_name: str) -> bool:
+    """What `shop worker --burst` does: move due jobs onto the queue, run it until empty."""
+    return run_worker(jobs.duties(shop, queue_name), burst=True)
+
+
+def run_scheduler_once(shop: Shop, queue_name: str) -> None:
+    """One pass of `shop scheduler`: move due jobs onto the queue, and sweep."""
+    run_scheduler(jobs.duties(shop, queue_name), burst=True)
+
+
 def close_shop(shop: Shop) -> None:
-    shop.stop_background_sweep()
+    shop.sweeper.stop()
     shop.database.dispose()
     if shop.redis is not None:
         shop.redis.close()

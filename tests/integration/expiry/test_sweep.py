@@ -16,7 +16,6 @@ from shop_core.orders import OrderStatus
 from shop_core.testing import FakeClock
 from shop_web import jobs
 from shop_web.bootstrap import Shop
-from shop_web.worker import sweep_now
 
 from .conftest import (
     ORDER_TIMEOUT,
@@ -84,14 +83,14 @@ def test_one_sweep_expires_ten_thousand_overdue_orders_and_restores_stock_exactl
     product_ids, held = insert_overdue_orders(pg_shop, OVERDUE_ORDERS)
 
     started = time.monotonic()
-    expired = sweep_now(pg_shop)
+    expired = pg_shop.expire_overdue_orders()
     took = time.monotonic() - started
 
     assert expired == OVERDUE_ORDERS
     assert statuses(pg_shop) == {"timeout": OVERDUE_ORDERS}
     assert stocks(pg_shop, product_ids) == {pid: 1000 + held[pid] for pid in product_ids}
     assert took < 20, f"the sweep took {took:.1f} s"
-    assert sweep_now(pg_shop) == 0
+    assert pg_shop.expire_overdue_orders() == 0
 
 
 @pytest.mark.postgres
@@ -102,7 +101,7 @@ def test_two_sweeps_at_once_expire_each_order_exactly_once(pg_shop: Shop) -> Non
 
     def sweep() -> None:
         start.wait()
-        results.append(sweep_now(pg_shop))
+        results.append(pg_shop.expire_overdue_orders())
 
     sweepers = [threading.Thread(target=sweep) for _ in range(2)]
     for sweeper in sweepers:
@@ -126,7 +125,7 @@ def test_the_sweep_leaves_orders_before_their_deadline_alone(migrated_url: str) 
         late = place(shop, alice, (mug, 1))
         clock.advance(ORDER_TIMEOUT / 2)  # the first order's deadline, not the second's
 
-        assert sweep_now(shop) == 1
+        assert shop.expire_overdue_orders() == 1
         assert order(shop, early.id).status is OrderStatus.TIMEOUT
         assert order(shop, late.id).status is OrderStatus.PENDING
         assert product(shop, mug).stock == 2
@@ -141,7 +140,7 @@ def test_the_in_process_background_sweep_expires_an_overdue_order(
     try:
         mug = add_product(shop, stock=2)
         placed = place(shop, add_customer(shop), (mug, 2))
-        shop.start_background_sweep()
+        shop.sweeper.start()
         time.sleep(0.3)
         assert order(shop, placed.id).status is OrderStatus.PENDING
 
@@ -154,7 +153,7 @@ def test_the_in_process_background_sweep_expires_an_overdue_order(
         assert order(shop, placed.id).status is OrderStatus.TIMEOUT
         assert product(shop, mug).stock == 2
 
-        shop.stop_background_sweep()
+        shop.sweeper.stop()
         again = place(shop, add_customer(shop, "bob"), (mug, 1))
         clock.advance(ORDER_TIMEOUT)
         time.sleep(0.4)  # several intervals: a running sweep would have expired it
@@ -173,7 +172,6 @@ def test_job_functions_build_the_shop_from_the_environment_once(
     jobs.use_shop(None)
 
     assert jobs.expire_order(12345) is False  # unknown order: nothing to do
-    assert jobs.sweep_overdue_orders() == 0
     assert jobs.current_shop() is jobs.current_shop()
     assert str(jobs.current_shop().database.url) == migrated_sqlite_url
     close_shop(jobs.current_shop())

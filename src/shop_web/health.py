@@ -1,0 +1,39 @@
+"""What the shop's probes check: the dependencies each kind of process needs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from shop_adapters.jobs.worker import scheduling_lock_key
+from shop_web.bootstrap import Shop
+
+
+def unreachable(shop: Shop) -> dict[str, bool]:
+    """Per dependency of this shop (the database; Redis when configured): unreachable now?"""
+    found = {"database": not _answers(shop.database.ping)}
+    if shop.redis is not None:
+        found["redis"] = not _answers(shop.redis.ping)
+    return found
+
+
+def background_health(shop: Shop) -> dict[str, str | None]:
+    """Per check of the background processes, what is wrong (None: nothing)."""
+    down = unreachable(shop)
+    problems: dict[str, str | None] = {
+        name: "unreachable" if is_down else None for name, is_down in down.items()}
+    if shop.redis is None:
+        problems["redis"] = "REDIS_URL is not set: the web process sweeps, no worker is needed"
+        return problems
+    if not down["redis"]:
+        held = shop.redis.exists(scheduling_lock_key(shop.queue_name))
+        problems["scheduling"] = None if held else (
+            "no process holds the scheduling duty of the queue: is `shop worker` running?")
+    return problems
+
+
+def _answers(ping: Callable[[], Any]) -> bool:
+    try:
+        return ping() is not False
+    except Exception:  # noqa: BLE001 - any failure means: not reachable
+        return False
