@@ -11,6 +11,7 @@ from marshmallow import Schema, fields
 
 from shop_adapters.paymob.callbacks import redirect_query_is_genuine, verify_transaction_callback
 from shop_adapters.paymob.references import order_id_from_reference
+from shop_adapters.paymob.settings import CALLBACK_PATH, RETURN_PATH
 from shop_core.errors import InvalidSignature, NotFound, ValidationError
 from shop_core.use_cases.ordering import get_order
 from shop_web import metrics, request_log
@@ -31,7 +32,7 @@ class CallbackReceivedSchema(Schema):
                        "ignored or duplicate."})
 
 
-@blueprint.route("/webhook/", methods=["POST"], operation_id="receivePaymobCallback")
+@blueprint.route(CALLBACK_PATH, methods=["POST"], operation_id="receivePaymobCallback")
 @blueprint.response(200, CallbackReceivedSchema)
 @blueprint.errors(400, 401)
 @blueprint.doc(parameters=[{"in": "query", "name": "hmac", "required": True,
@@ -72,7 +73,7 @@ def webhook() -> dict[str, Any]:
     return {"detail": "Received.", "outcome": outcome.value}
 
 
-@pages.get("/payment/return/")
+@pages.get(RETURN_PATH)
 def payment_return() -> str:
     """Where Paymob sends the customer after paying. It shows the order's outcome as the
     shop knows it; only the verified webhook ever changes that outcome."""

@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response
 
 from shop_adapters.paymob.references import client_secret as client_secret_of
 from shop_adapters.paymob.sandbox import (
+    SANDBOX_CHECKOUT_PATH,
     build_transaction_callback,
     deliver_until_acknowledged,
     order_id_from_client_secret,
@@ -29,7 +30,7 @@ from shop_web.bootstrap import current_shop
 
 log = logging.getLogger(__name__)
 
-blueprint = Blueprint("sandbox", __name__, url_prefix="/sandbox/paymob/unifiedcheckout")
+blueprint = Blueprint("sandbox", __name__, url_prefix=SANDBOX_CHECKOUT_PATH.rstrip("/"))
 
 
 @blueprint.get("/")
@@ -53,7 +54,7 @@ def pay() -> Response:
         order, success=action == "pay", transaction_id=secrets.randbelow(10**12) + 1,
         settings=shop.paymob, now=shop.clock.now(),
     )
-    webhook_url = f"{shop.paymob.public_base_url}/webhook/"
+    webhook_url = shop.paymob.notification_url
     threading.Thread(target=_deliver, args=(webhook_url, body, signature),
                      name="sandbox-callback", daemon=True).start()
     return redirect(url_for("sandbox.result", clientSecret=client_secret,

@@ -216,7 +216,7 @@ def deliver_callback(webhook_url: str, body: dict[str, Any], hmac: str,
     return the HTTP status. Raises `PaymentProviderError` when the webhook cannot be reached
     in `timeout` seconds. Not retried: see `deliver_until_acknowledged`."""
     # Imported here: only a press of Pay or Decline needs it, and a web worker in sandbox mode
-    # would otherwise carry requests and urllib3 (about 5 MB) for nothing.
+    # would otherwise carry requests and urllib3 in memory for nothing.
     import requests
 
     try:

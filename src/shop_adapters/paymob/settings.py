@@ -8,6 +8,10 @@ from attrs import field, frozen
 
 from shop_adapters.paymob.references import DEFAULT_PREFIX
 
+# The shop's paths Paymob calls and sends customers to; the web edge serves them at these.
+CALLBACK_PATH = "/webhook/"
+RETURN_PATH = "/payment/return/"
+
 
 def _strip_slash(value: str) -> str:
     return value.rstrip("/")
@@ -47,12 +51,12 @@ class PaymobSettings:
     @property
     def notification_url(self) -> str:
         """Where Paymob POSTs the transaction processed callback."""
-        return f"{self.public_base_url}/webhook/"
+        return f"{self.public_base_url}{CALLBACK_PATH}"
 
     @property
     def redirection_url(self) -> str:
         """Where Paymob sends the customer's browser after paying."""
-        return f"{self.public_base_url}/payment/return/"
+        return f"{self.public_base_url}{RETURN_PATH}"
 
     @property
     def timeout(self) -> tuple[float, float]:
