@@ -14,6 +14,7 @@ from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
 
 from shop_adapters.outages import OutageLog
+from shop_adapters.sqlalchemy.dialect import SqlDialect
 from shop_adapters.sqlalchemy.movements import MovementObserver
 from shop_adapters.sqlalchemy.uow import SQLITE_BEGIN_OPTION, SqlAlchemyUnitOfWork
 from shop_core.errors import Unavailable
@@ -33,9 +34,8 @@ SQLITE_BUSY_TIMEOUT_SECONDS = 30.0
 READ_POOL_SIZE = 16
 # Writers: four transactions at a time per process, the others queue for a connection here.
 # Write transactions hold no network call but the database's, so more of them at once only
-# queue inside PostgreSQL instead, where waiting is dearer: 32 orders at once for one popular
-# product kept its row lock's queue 32 deep and PostgreSQL busy re-checking it (276 orders/s
-# with 16 writers per process, 468 with 4).
+# queue inside PostgreSQL instead, where waiting is dearer: many orders at once for one
+# popular product keep its row lock's queue as deep and PostgreSQL busy re-checking it.
 WRITE_POOL_SIZE = 4
 # A request waits this long for a connection before it is answered 503.
 POOL_TIMEOUT_SECONDS = 10
@@ -83,22 +83,25 @@ class Database:
         self.engine: Engine = _create_engine(self.url)
         self.read_engine: Engine = (
             self.engine if _in_memory(self.url) else _create_engine(self.url, read_only=True))
+        self.dialect = SqlDialect.of(self.engine)
 
     @property
     def is_postgresql(self) -> bool:
-        return self.engine.dialect.name == "postgresql"
+        return self.dialect.is_postgresql
 
     @property
     def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
+        return self.dialect.is_sqlite
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         """A new unit of work. A read-only one (see the class) reads without write locks or,
         on PostgreSQL, transaction round trips; its `commit()` raises, and any write through
         it is refused by the database."""
         if read_only:
-            return SqlAlchemyUnitOfWork(self.read_engine, read_only=True, outage=self.outage)
-        return SqlAlchemyUnitOfWork(self.engine, observer=self.observer, outage=self.outage)
+            return SqlAlchemyUnitOfWork(self.read_engine, read_only=True, outage=self.outage,
+                                        dialect=self.dialect)
+        return SqlAlchemyUnitOfWork(self.engine, observer=self.observer, outage=self.outage,
+                                    dialect=self.dialect)
 
     def ping(self) -> None:
         """Raise (an `sqlalchemy.exc.OperationalError`) when the database is unreachable."""

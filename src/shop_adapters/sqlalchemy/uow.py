@@ -11,6 +11,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shop_adapters.outages import OutageLog
 from shop_adapters.sqlalchemy import repositories as repos
+from shop_adapters.sqlalchemy.dialect import SqlDialect
 from shop_adapters.sqlalchemy.movements import MovementObserver, StockMovements
 from shop_core.errors import Unavailable
 from shop_core.ports import UnitOfWork
@@ -52,8 +53,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 
     def __init__(self, engine: Engine, *, read_only: bool = False,
                  observer: MovementObserver | None = None,
-                 outage: OutageLog | None = None) -> None:
+                 outage: OutageLog | None = None, dialect: SqlDialect | None = None) -> None:
         self._engine = engine
+        self.dialect = dialect or SqlDialect.of(engine)
         self._outage = outage
         self.read_only = read_only
         self._observer = observer
@@ -82,7 +84,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             # PoolTimeout: every connection of this process stayed busy for the whole wait.
             raise _unavailable(error, self._outage,
                                connecting=isinstance(error, OperationalError)) from error
-        if connection.dialect.name == "sqlite" and not self.read_only:
+        if self.dialect.is_sqlite and not self.read_only:
             # See `Database`: take SQLite's write lock up front, so that writers queue on
             # the busy timeout instead of failing when a reader tries to become a writer.
             connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})

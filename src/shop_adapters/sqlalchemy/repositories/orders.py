@@ -118,7 +118,7 @@ class SqlOrderRepository(Repository):
             "created_at": order.created_at, "updated_at": order.updated_at,
             **_payment_values(order.payment),
         }
-        if self._conn.dialect.name == "postgresql":
+        if self._dialect.is_postgresql:
             order_id = self._conn.execute(_INSERT_ORDER_WITH_LINES, {
                 **values,
                 "product_ids": [line.product_id for line in order.lines],
@@ -174,15 +174,15 @@ class SqlOrderRepository(Repository):
 
     def expire_overdue(self, now: datetime, limit: int,
                        target: OrderStatus) -> dict[int, list[StockLine]]:
-        postgres = self._conn.dialect.name == "postgresql"
+        postgres = self._dialect.is_postgresql
         # Earliest deadline first, which walks ix_orders_status_expires_at and stops after
         # `limit` rows. Ordering by id alone walked the primary key past every order
         # already expired by earlier batches: quadratic over a large backlog. On SQLite the
         # index ends with the rowid, so (expires_at, id) is its order for free. On
         # PostgreSQL it does not hold id, and under FOR UPDATE (LockRows sits between LIMIT
         # and the sort, so no top-N sort) `ORDER BY expires_at, id` became a seq scan and an
-        # external sort of every overdue order, per batch: 65 ms of each batch's 80. Ties on
-        # the deadline come in index (heap) order there instead, which is as fair.
+        # external sort of every overdue order, per batch, most of each batch's time. Ties
+        # on the deadline come in index (heap) order there instead, which is as fair.
         order = [orders.c.expires_at] if postgres else [orders.c.expires_at, orders.c.id]
         overdue = (
             sa.select(orders.c.id)
@@ -212,7 +212,7 @@ class SqlOrderRepository(Repository):
         result: dict[int, list[StockLine]] = {order_id: [] for order_id in sorted(moved)}
         rows = self._conn.execute(
             sa.select(order_lines.c.order_id, order_lines.c.product_id, order_lines.c.quantity)
-            .where(_among(order_lines.c.order_id, list(moved), postgres))
+            .where(self._dialect.among(order_lines.c.order_id, list(moved)))
             .order_by(order_lines.c.order_id, order_lines.c.product_id))
         for row in rows:
             result[row.order_id].append(StockLine(row.product_id, row.quantity))
@@ -233,10 +233,3 @@ class SqlOrderRepository(Repository):
         for row in rows:
             grouped.setdefault(row.order_id, []).append(row)
         return grouped
-
-
-def _among(column: sa.Column[int], ids: list[int], postgres: bool) -> sa.ColumnElement[bool]:
-    """`column IN ids`; on PostgreSQL as one array parameter, not a thousand binds."""
-    if postgres:
-        return column == sa.any_(sa.bindparam(None, ids, type_=postgresql.ARRAY(sa.Integer)))
-    return column.in_(ids)
