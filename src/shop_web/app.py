@@ -12,7 +12,7 @@ from flask import Flask
 from limits import parse as parse_rate_limit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from shop_web import errors, headers, metrics, request_log
+from shop_web import errors, headers, metrics, request_log, scrape
 from shop_web.config import ConfigurationError, Settings
 from shop_web.json import OrjsonProvider
 
@@ -60,6 +60,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *,
         request_log.configure_logging(settings.log_format)
     request_log.init_app(app)
     metrics.init_app(app)
+    app.register_blueprint(scrape.blueprint)
     headers.init_app(app, settings)
     _register_blueprints(app, settings)
 

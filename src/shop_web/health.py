@@ -11,9 +11,9 @@ from shop_web.bootstrap import Shop
 
 def unreachable(shop: Shop) -> dict[str, bool]:
     """Per dependency of this shop (the database; Redis when configured): unreachable now?"""
-    found = {"database": not _answers(shop.database.ping)}
+    found = {"database": not answers(shop.database.ping)}
     if shop.redis is not None:
-        found["redis"] = not _answers(shop.redis.ping)
+        found["redis"] = not answers(shop.redis.ping)
     return found
 
 
@@ -32,7 +32,8 @@ def background_health(shop: Shop) -> dict[str, str | None]:
     return problems
 
 
-def _answers(ping: Callable[[], Any]) -> bool:
+def answers(ping: Callable[[], Any]) -> bool:
+    """Whether `ping` (a client's ping) returned without failing."""
     try:
         return ping() is not False
     except Exception:  # noqa: BLE001 - any failure means: not reachable

@@ -13,30 +13,22 @@ scraped, by one statement, never kept up to date on the request path."""
 
 from __future__ import annotations
 
-import hmac
 import os
 import re
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Flask, Response, request
 from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
     Counter,
     Gauge,
     Histogram,
-    generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector, mark_process_dead
-from prometheus_client.registry import REGISTRY, Collector
+from prometheus_client.multiprocess import mark_process_dead
 from sqlalchemy import event
 
-from shop_adapters.sqlalchemy.backlog import order_backlog
 from shop_adapters.sqlalchemy.database import Database
 from shop_adapters.sqlalchemy.movements import StockMovements
 from shop_core.accounts import User
@@ -44,9 +36,6 @@ from shop_core.errors import PaymentProviderError
 from shop_core.orders import Order
 from shop_core.payments import CallbackOutcome, PaymentCallback, PaymentIntention
 from shop_core.ports import PaymentGateway
-
-if TYPE_CHECKING:
-    from shop_web.bootstrap import Shop
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -164,7 +153,8 @@ def _route_template(rule: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    """Time every request by route template, method and status class; serve `/metrics`."""
+    """Time every request by route template, method and status class (`shop_web.scrape`
+    serves the counts)."""
     templates: dict[str, str] = {}
     children: dict[tuple[str, str, int], Any] = {}
 
@@ -191,75 +181,6 @@ def init_app(app: Flask) -> None:
                 key, HTTP_REQUEST_SECONDS.labels(route, request.method, f"{key[2]}xx"))
         child.observe(time.perf_counter() - started)
         return response
-
-    app.register_blueprint(blueprint)
-
-
-blueprint = Blueprint("metrics", __name__)
-
-
-@blueprint.get("/metrics")
-def scrape() -> Response:
-    """Every counter of every process, and the database's state as of now."""
-    token = current_app.extensions["shop"].settings.metrics_token
-    if token and not _bearer_matches(token):
-        return Response("Metrics need the bearer token METRICS_TOKEN.\n", status=401,
-                        mimetype="text/plain",
-                        headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
-    registry = CollectorRegistry()
-    if os.environ.get(MULTIPROCESS_DIR):
-        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    else:
-        registry.register(_ThisProcess())
-    registry.register(_ShopState(current_app.extensions["shop"]))
-    return Response(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
-
-
-def _bearer_matches(token: str) -> bool:
-    offered = request.headers.get("Authorization", "")
-    scheme, _, value = offered.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(value.encode(), token.encode())
-
-
-class _ThisProcess(Collector):
-    """The default registry's metrics, when this process is the only one counting."""
-
-    def collect(self) -> Iterator[Any]:
-        yield from REGISTRY.collect()
-
-
-class _ShopState(Collector):
-    """Gauges read at scrape time: one statement, and a ping of Redis when there is one."""
-
-    def __init__(self, shop: Shop) -> None:
-        self.shop = shop
-
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        database_up = GaugeMetricFamily(
-            "shop_database_up", "1 when the database answered this scrape.")
-        try:
-            backlog = order_backlog(self.shop.database, self.shop.clock.now())
-        except Exception:  # noqa: BLE001 - a scrape reports the outage, never a 500
-            database_up.add_metric([], 0)
-        else:
-            database_up.add_metric([], 1)
-            yield GaugeMetricFamily(
-                "shop_orders_needs_refund", "Paid orders the shop could not honour, waiting "
-                "for a refund.", value=backlog.needs_refund)
-            yield GaugeMetricFamily(
-                "shop_orders_pending_past_deadline", "Pending orders whose deadline has "
-                "passed (expiry is behind).", value=backlog.overdue_pending)
-        yield database_up
-        if self.shop.redis is not None:
-            yield GaugeMetricFamily("shop_redis_up", "1 when Redis answered this scrape.",
-                                    value=1 if _answers(self.shop.redis) else 0)
-
-
-def _answers(redis: Any) -> bool:
-    try:
-        return bool(redis.ping())
-    except Exception:  # noqa: BLE001 - any failure means: not reachable
-        return False
 
 
 # -- processes ------------------------------------------------------------------------------
