@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from shop_adapters.jobs.worker import scheduling_lock_key
 from shop_web.bootstrap import Shop
 
 
@@ -26,6 +25,9 @@ def background_health(shop: Shop) -> dict[str, str | None]:
         problems["redis"] = "REDIS_URL is not set: the web process sweeps, no worker is needed"
         return problems
     if not down["redis"]:
+        # Imported here: the web process's probes need nothing of RQ.
+        from shop_adapters.jobs.worker import scheduling_lock_key
+
         held = shop.redis.exists(scheduling_lock_key(shop.queue_name))
         problems["scheduling"] = None if held else (
             "no process holds the scheduling duty of the queue: is `shop worker` running?")
