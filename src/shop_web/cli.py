@@ -149,9 +149,12 @@ def health() -> None:
     holds the queue's scheduling duty. Exits 1 if any is missing."""
     from shop_web.health import background_health
 
-    checks = background_health(_shop())
+    shop = _shop()
+    checks = background_health(shop)
     for name, problem in checks.items():
         click.echo(f"{name}: {problem or 'ok'}")
+    if shop.redis is None:
+        click.echo("redis: not configured (the web process expires orders; no worker needed)")
     if any(checks.values()):
         sys.exit(1)
 

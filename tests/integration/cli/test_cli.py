@@ -173,3 +173,6 @@ def test_health_says_what_the_background_processes_lack(env: dict[str, str],
     no_redis = shop_command({**env, "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0"},
                             "health")
     assert no_redis.exit_code == 1 and "redis: unreachable" in no_redis.output
+
+    embedded = shop_command(env, "health")  # no queue: nothing but the database to need
+    assert embedded.exit_code == 0 and "redis: not configured" in embedded.output
