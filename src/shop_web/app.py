@@ -66,7 +66,7 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *,
 
     if not settings.redis_url and settings.shop_env != "test":
         # No job queue: overdue orders are expired by a sweep inside this process.
-        shop.sweeper.start()
+        shop.start_duties()
     return app
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from attrs import define, field
 from flask import current_app
 
-from shop_adapters.jobs.sweeper import Sweeper
+from shop_adapters.jobs.periodic import SWEEP_DUTY, PeriodicDuty
 from shop_adapters.passwords import Argon2PasswordHasher
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_adapters.sqlalchemy.database import Database
@@ -46,7 +46,7 @@ class Shop:
     accounts: Accounts = field(init=False)
     catalogue: Catalogue = field(init=False)
     orders: Orders = field(init=False)
-    sweeper: Sweeper = field(init=False)
+    duties: tuple[PeriodicDuty, ...] = field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.accounts = Accounts(self.uow, self.clock, self.hasher,
@@ -55,8 +55,10 @@ class Shop:
         self.orders = Orders(self.uow, OrderingServices(
             gateway=self.gateway, scheduler=self.scheduler, clock=self.clock,
             payment_timeout=self.settings.order_payment_timeout))
-        self.sweeper = Sweeper(self.expire_overdue_orders, self.database.exclusively,
-                               self.settings.expiry_sweep_interval)
+        self.duties = (PeriodicDuty(SWEEP_DUTY, self.expire_overdue_orders,
+                                    self.database.exclusively,
+                                    self.settings.expiry_sweep_interval,
+                                    "Expired %d overdue orders"),)
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return self.database.unit_of_work(read_only=read_only)
@@ -64,6 +66,15 @@ class Shop:
     def reader(self) -> UnitOfWork:
         """A read-only unit of work, for pages that change nothing."""
         return self.database.unit_of_work(read_only=True)
+
+    def start_duties(self) -> None:
+        """Do the shop's periodic duties (the expiry sweep) on threads of this process."""
+        for duty in self.duties:
+            duty.start()
+
+    def stop_duties(self) -> None:
+        for duty in self.duties:
+            duty.stop()
 
     def expire_overdue_orders(self) -> int:
         """Time out every overdue pending order now, in this process; returns how many."""

@@ -43,8 +43,7 @@ def duties(shop: Shop, queue_name: str | None = None) -> Duties:
         raise ConfigurationError("Background workers need REDIS_URL.")
     use_shop(shop)
     return Duties(redis_url=shop.settings.redis_url, queue_name=queue_name or shop.queue_name,
-                  sweep=shop.expire_overdue_orders, exclusively=shop.database.exclusively,
-                  sweep_interval=shop.settings.expiry_sweep_interval)
+                  periodic=shop.duties)
 
 
 def expire_order(order_id: int) -> bool:

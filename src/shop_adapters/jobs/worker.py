@@ -9,8 +9,8 @@ one when it is back, and exits only on SIGTERM or SIGINT (or at the end of a bur
   (expiry jobs, retries of failed ones) onto the queue, oldest first and a bounded batch at a
   time. The duty is a Redis lock that lapses `SCHEDULING_LOCK_SECONDS` after its holder stops
   renewing it, so a restarted or surviving process takes over within seconds.
-- the sweep (`Sweeper`): every interval, one process expires every overdue order, whatever
-  Redis has kept.
+- the periodic duties (`PeriodicDuty`): every few seconds, one process expires every overdue
+  order, whatever Redis has kept.
 Any number of workers and schedulers may run, on any machines."""
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import FrameType
 from typing import Any
 from uuid import uuid4
@@ -31,7 +31,7 @@ from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.scheduler import RQScheduler
 
-from shop_adapters.jobs.sweeper import Sweeper
+from shop_adapters.jobs.periodic import PeriodicDuty
 from shop_adapters.outages import OutageLog
 from shop_core.errors import Unavailable
 
@@ -46,17 +46,12 @@ WORKER_TTL_SECONDS = 90
 
 @frozen
 class Duties:
-    """What a background process needs: the queue, and the sweep of overdue orders with the
-    database lock that lets one process sweep at a time."""
+    """What a background process does: the queue's jobs and scheduling, and the shop's
+    periodic duties (each done by one process at a time)."""
 
     redis_url: str
     queue_name: str
-    sweep: Callable[[], int]
-    exclusively: Callable[[str], AbstractContextManager[bool]]
-    sweep_interval: float
-
-    def sweeper(self) -> Sweeper:
-        return Sweeper(self.sweep, self.exclusively, self.sweep_interval)
+    periodic: tuple[PeriodicDuty, ...]
 
 
 def run_worker(duties: Duties, *, burst: bool = False) -> bool:
@@ -69,9 +64,9 @@ def run_worker(duties: Duties, *, burst: bool = False) -> bool:
     if burst:
         scheduling.tick()
         return _worker(redis, duties.queue_name, threading.Event()).work(burst=True)
-    sweeper = duties.sweeper()
     worked = False
-    with _until_signalled() as stop, _running(scheduling, sweeper, stop), _folded_into(outage):
+    with _until_signalled() as stop, _running(scheduling, duties.periodic, stop), \
+            _folded_into(outage):
         while not stop.is_set():
             try:
                 worked |= _worker(redis, duties.queue_name, stop).work(
@@ -87,14 +82,14 @@ def run_scheduler(duties: Duties, *, burst: bool = False) -> None:
     them in a process of their own. With `burst`, one pass of each."""
     scheduling = SchedulingDuty(_connect(duties.redis_url), duties.queue_name,
                                 OutageLog("Redis"))
-    sweeper = duties.sweeper()
     if burst:
         scheduling.tick()
-        sweeper.sweep_once()
+        for duty in duties.periodic:
+            duty.run_once()
         return
-    log.info("Scheduling jobs of queue %s and sweeping overdue orders every %.0f s",
-             duties.queue_name, duties.sweep_interval)
-    with _until_signalled() as stop, _running(scheduling, sweeper, stop):
+    log.info("Scheduling jobs of queue %s; periodic duties: %s", duties.queue_name,
+             ", ".join(f"{duty.name} every {duty.interval:g} s" for duty in duties.periodic))
+    with _until_signalled() as stop, _running(scheduling, duties.periodic, stop):
         stop.wait()
 
 
@@ -194,17 +189,19 @@ def _until_signalled() -> Iterator[threading.Event]:
 
 
 @contextmanager
-def _running(scheduling: SchedulingDuty, sweeper: Sweeper,
+def _running(scheduling: SchedulingDuty, periodic: tuple[PeriodicDuty, ...],
              stop: threading.Event) -> Iterator[None]:
     thread = threading.Thread(target=scheduling.run, args=(stop,), name="shop-scheduling",
                               daemon=True)
     thread.start()
-    sweeper.start()
+    for duty in periodic:
+        duty.start()
     try:
         yield
     finally:
         stop.set()
-        sweeper.stop()
+        for duty in periodic:
+            duty.stop()
         thread.join(SCHEDULING_LOCK_SECONDS)
 
 

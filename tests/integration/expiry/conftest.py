@@ -108,7 +108,7 @@ def run_scheduler_once(shop: Shop, queue_name: str) -> None:
 
 
 def close_shop(shop: Shop) -> None:
-    shop.sweeper.stop()
+    shop.stop_duties()
     shop.database.dispose()
     if shop.redis is not None:
         shop.redis.close()

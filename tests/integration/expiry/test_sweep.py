@@ -140,7 +140,7 @@ def test_the_in_process_background_sweep_expires_an_overdue_order(
     try:
         mug = add_product(shop, stock=2)
         placed = place(shop, add_customer(shop), (mug, 2))
-        shop.sweeper.start()
+        shop.start_duties()
         time.sleep(0.3)
         assert order(shop, placed.id).status is OrderStatus.PENDING
 
@@ -153,7 +153,7 @@ def test_the_in_process_background_sweep_expires_an_overdue_order(
         assert order(shop, placed.id).status is OrderStatus.TIMEOUT
         assert product(shop, mug).stock == 2
 
-        shop.sweeper.stop()
+        shop.stop_duties()
         again = place(shop, add_customer(shop, "bob"), (mug, 1))
         clock.advance(ORDER_TIMEOUT)
         time.sleep(0.4)  # several intervals: a running sweep would have expired it
