@@ -156,8 +156,12 @@ class SqlProductRepository(Repository):
         key-share locks other carts' order lines hold on these rows while they wait on ours,
         a deadlock."""
         if taken:
-            self._conn.execute(_GIVE_BACK_STOCK, [
-                {"product_id": line.product_id, "returned": line.quantity} for line in taken])
+            self._add_stock(taken)
+
+    def _add_stock(self, lines: Sequence[StockLine]) -> None:
+        """One UPDATE per line (an executemany), adding its units to its product."""
+        self._conn.execute(_GIVE_BACK_STOCK, [
+            {"product_id": line.product_id, "returned": line.quantity} for line in lines])
 
     def _give_back(self, lines: Sequence[StockLine]) -> None:
         summed = per_product(lines)  # one row per product, below
@@ -189,9 +193,7 @@ class SqlProductRepository(Repository):
                 .values(stock=products.c.stock + given.c.q))
             return
         # SQLite, in-process: one executemany, in ascending id order.
-        self._conn.execute(
-            _GIVE_BACK_STOCK,
-            [{"product_id": line.product_id, "returned": line.quantity} for line in summed])
+        self._add_stock(summed)
 
     def _available(self, product_ids: list[int]) -> dict[int, int]:
         rows = self._conn.execute(
