@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from attrs import frozen
 
+from shop_core.ledger import Movement
 from shop_core.orders import Order, OrderEvent, OrderStatus
 from shop_core.payments import CallbackOutcome, PaymentCallback
 
@@ -18,6 +19,12 @@ class Decision:
     event: OrderEvent | None = None
     flag_for_refund: bool = False
 
+    @property
+    def takes_money(self) -> bool:
+        """Whether the callback's amount now counts as paid on the order."""
+        return self.outcome in (CallbackOutcome.PAID, CallbackOutcome.LATE_PAID,
+                                CallbackOutcome.NEEDS_REFUND)
+
 
 # Paid, but the shop cannot honour it (paid twice, or the stock went to someone else
 # meanwhile): the order stays as it is and is flagged, so that a person refunds the money.
@@ -25,7 +32,8 @@ REFUND_BY_HAND = Decision(CallbackOutcome.NEEDS_REFUND, flag_for_refund=True)
 
 
 def decide(order: Order | None, callback: PaymentCallback) -> Decision:
-    """What `callback` does to `order` (None: no order matched it)."""
+    """What a payment or authorization `callback` does to `order` (None: no order matched
+    it). Refunds, voids and captures settle the ledger instead (`use_cases.operations`)."""
     if order is None:
         return Decision(CallbackOutcome.UNKNOWN_ORDER)
     if callback.is_reversal:
@@ -34,9 +42,14 @@ def decide(order: Order | None, callback: PaymentCallback) -> Decision:
         return Decision(CallbackOutcome.STILL_PENDING)
     if callback.amount != order.total:
         return Decision(CallbackOutcome.AMOUNT_MISMATCH)
+    if callback.success and callback.movement is Movement.AUTHORIZATION:
+        # Money held at the bank, not paid: never a reason to mark the order paid.
+        if order.can(OrderEvent.PAYMENT_AUTHORIZED):
+            return Decision(CallbackOutcome.AUTHORIZED, OrderEvent.PAYMENT_AUTHORIZED)
+        return Decision(CallbackOutcome.IGNORED)  # it lapses at the bank uncaptured
     if callback.success:
-        if order.status is OrderStatus.SUCCESS:
-            return REFUND_BY_HAND  # a second, distinct successful transaction
+        if not order.can(OrderEvent.PAYMENT_SUCCEEDED):
+            return REFUND_BY_HAND  # paid twice, or after the order was settled otherwise
         paid = (CallbackOutcome.PAID if order.status is OrderStatus.PENDING
                 else CallbackOutcome.LATE_PAID)
         return Decision(paid, OrderEvent.PAYMENT_SUCCEEDED)

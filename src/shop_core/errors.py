@@ -96,6 +96,15 @@ class PaymentProviderError(ShopError):
     """The payment provider failed, timed out or answered something unusable."""
 
 
+class ProviderRefused(PaymentProviderError):
+    """The provider answered and refused: it surely did nothing."""
+
+
+class OutcomeUnknown(PaymentProviderError):
+    """The provider was asked to move money and may have done it: it did not answer in
+    time. Not a failure: its callback (or an inquiry) settles what happened."""
+
+
 class Unavailable(ShopError):
     """Something the shop needs (its database) is down or overloaded; a retry may succeed.
     Adapters raise it in place of their library's connection and lock errors."""

@@ -1,8 +1,9 @@
 """Orders, their lines, and the one transition table every change of status goes through.
 
-Stock is held by an order exactly while its status is `pending` or `success`; each transition
-says whether it releases that stock or must take it again, so conditional status changes are
-what makes a release happen at most once."""
+Stock is held by an order exactly while its status is `pending`, `authorized` or `success`;
+each transition says whether it releases that stock or must take it again, so conditional
+status changes are what makes a release happen at most once. A refund without restocking
+keeps the stock out: the goods went to the customer."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from attrs import define, frozen
 from shop_core import money
 from shop_core.catalogue import Product, StockLine
 from shop_core.errors import IllegalTransition, Rule, ValidationError, Violation
+from shop_core.ledger import Balance
 from shop_core.money import Money
 from shop_core.pagination import PageRequest
 from shop_core.payments import PaymentIntention
@@ -28,10 +30,13 @@ class OrderStatus(enum.Enum):
     SUCCESS = "success"
     FAILED = "failed"
     TIMEOUT = "timeout"
+    AUTHORIZED = "authorized"
+    REFUNDED = "refunded"
+    VOIDED = "voided"
 
     @property
     def holds_stock(self) -> bool:
-        return self in (OrderStatus.PENDING, OrderStatus.SUCCESS)
+        return self in (OrderStatus.PENDING, OrderStatus.AUTHORIZED, OrderStatus.SUCCESS)
 
 
 class OrderEvent(enum.Enum):
@@ -39,6 +44,11 @@ class OrderEvent(enum.Enum):
     PAYMENT_DECLINED = "payment_declined"
     GATEWAY_FAILED = "gateway_failed"
     EXPIRED = "expired"
+    PAYMENT_AUTHORIZED = "payment_authorized"
+    CAPTURED = "captured"
+    REFUNDED = "refunded"
+    REFUNDED_RESTOCKED = "refunded_restocked"
+    VOIDED = "voided"
 
 
 class StockEffect(enum.Enum):
@@ -62,7 +72,29 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], Transition] = {
     # A late payment must not be lost: the order is paid if its stock can be taken again.
     (_S.TIMEOUT, _E.PAYMENT_SUCCEEDED): Transition(_S.SUCCESS, StockEffect.RETAKE),
     (_S.FAILED, _E.PAYMENT_SUCCEEDED): Transition(_S.SUCCESS, StockEffect.RETAKE),
+    # An authorization holds the customer's money and the stock until it is captured.
+    (_S.PENDING, _E.PAYMENT_AUTHORIZED): Transition(_S.AUTHORIZED, StockEffect.KEEP),
+    (_S.AUTHORIZED, _E.CAPTURED): Transition(_S.SUCCESS, StockEffect.KEEP),
+    (_S.AUTHORIZED, _E.EXPIRED): Transition(_S.TIMEOUT, StockEffect.RELEASE),
+    (_S.AUTHORIZED, _E.VOIDED): Transition(_S.VOIDED, StockEffect.RELEASE),
+    # Captured in the provider's dashboard after the order timed out: a late payment.
+    (_S.TIMEOUT, _E.CAPTURED): Transition(_S.SUCCESS, StockEffect.RETAKE),
+    # Money going back. Everything captured went back: `refunded`, the goods staying with
+    # the customer unless staff restock them. A void cancels the payment and returns stock.
+    (_S.SUCCESS, _E.REFUNDED): Transition(_S.REFUNDED, StockEffect.KEEP),
+    (_S.SUCCESS, _E.REFUNDED_RESTOCKED): Transition(_S.REFUNDED, StockEffect.RELEASE),
+    (_S.SUCCESS, _E.VOIDED): Transition(_S.VOIDED, StockEffect.RELEASE),
+    # A payment the shop could not honour (flagged `needs_refund`) holds no stock.
+    (_S.TIMEOUT, _E.REFUNDED): Transition(_S.REFUNDED, StockEffect.KEEP),
+    (_S.FAILED, _E.REFUNDED): Transition(_S.REFUNDED, StockEffect.KEEP),
+    (_S.TIMEOUT, _E.VOIDED): Transition(_S.VOIDED, StockEffect.KEEP),
+    (_S.FAILED, _E.VOIDED): Transition(_S.VOIDED, StockEffect.KEEP),
 }
+
+
+def expiring_statuses() -> tuple[OrderStatus, ...]:
+    """The statuses an order times out of when its deadline passes unpaid."""
+    return tuple(status for status, event in TRANSITIONS if event is OrderEvent.EXPIRED)
 
 
 def transition_for(status: OrderStatus, event: OrderEvent) -> Transition:
@@ -112,6 +144,7 @@ class Order:
     updated_at: datetime
     payment: PaymentIntention | None = None
     needs_refund: bool = False
+    balance: Balance = Balance()
 
     @property
     def total(self) -> Money:
@@ -120,6 +153,19 @@ class Order:
     @property
     def stock_lines(self) -> list[StockLine]:
         return stock_lines(self.lines)
+
+    @property
+    def paid_amount(self) -> Money:
+        return Money(self.balance.paid, self.currency)
+
+    @property
+    def refunded_amount(self) -> Money:
+        return Money(self.balance.refunded, self.currency)
+
+    @property
+    def kept(self) -> int:
+        """What the shop keeps of the money paid: the total of an order it honours."""
+        return self.total.amount if self.status is OrderStatus.SUCCESS else 0
 
     def can(self, event: OrderEvent) -> bool:
         return (self.status, event) in TRANSITIONS
@@ -137,7 +183,7 @@ class Order:
         self.updated_at = now
 
     def is_overdue(self, now: datetime) -> bool:
-        return self.status is OrderStatus.PENDING and now >= self.expires_at
+        return self.status in expiring_statuses() and now >= self.expires_at
 
 
 def merge_cart(cart: Sequence[CartLine]) -> list[CartLine]:

@@ -1,6 +1,6 @@
 """Payments at the provider, in the shop's terms: the intention opened for an order, the
-callbacks the provider sends, and the ledger of them. Each provider's adapter translates its
-own fields (references, secrets) to and from these."""
+callbacks the provider sends, the transactions it answers with, and the ledger of them. Each
+provider's adapter translates its own fields (references, secrets) to and from these."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from datetime import datetime
 
 from attrs import frozen
 
+from shop_core.ledger import Movement, Result
 from shop_core.money import Money
 
 
@@ -38,6 +39,30 @@ class PaymentCallback:
     # provider does not sign it: a `provider_order_id` that disagrees wins.
     order_id: int | None
     provider_order_id: str | None
+    # An authorization holds the money at the customer's bank until it is captured.
+    is_auth: bool = False
+    is_capture: bool = False
+    # The transaction a refund, void or capture acts on, when the provider names it.
+    parent_transaction_id: str | None = None
+
+    @property
+    def movement(self) -> Movement:
+        """What the transaction did with the money."""
+        if self.is_refund:
+            return Movement.REFUND
+        if self.is_void:
+            return Movement.VOID
+        if self.is_capture and self.has_parent_transaction:
+            return Movement.CAPTURE
+        if self.is_auth:
+            return Movement.AUTHORIZATION
+        return Movement.PAYMENT
+
+    @property
+    def result(self) -> Result:
+        if self.pending:
+            return Result.PENDING
+        return Result.SUCCEEDED if self.success else Result.FAILED
 
     @property
     def ledger_key(self) -> str:
@@ -48,8 +73,28 @@ class PaymentCallback:
 
     @property
     def is_reversal(self) -> bool:
-        """Refunds and voids arrive as transactions of their own; they never move an order."""
-        return self.is_refund or self.is_void or self.has_parent_transaction
+        """Refunds and voids arrive as transactions of their own; they never fail, revive
+        or re-reserve an order (a capture is a child transaction that pays one)."""
+        return self.is_refund or self.is_void or (
+            self.has_parent_transaction and self.movement is not Movement.CAPTURE)
+
+
+@frozen
+class ProviderTransaction:
+    """The provider's answer to a refund, void or capture the shop asked for: the new
+    transaction it made, which its callback will name again."""
+
+    transaction_id: str
+    amount: Money
+    success: bool
+    pending: bool = False
+    parent_transaction_id: str | None = None
+
+    @property
+    def result(self) -> Result:
+        if self.pending:
+            return Result.PENDING
+        return Result.SUCCEEDED if self.success else Result.FAILED
 
 
 class CallbackOutcome(enum.Enum):
@@ -57,6 +102,8 @@ class CallbackOutcome(enum.Enum):
     LATE_PAID = "late_paid"
     DECLINED = "declined"
     NEEDS_REFUND = "needs_refund"
+    AUTHORIZED = "authorized"
+    CAPTURED = "captured"
     REVERSAL_RECORDED = "reversal_recorded"
     STILL_PENDING = "still_pending"
     AMOUNT_MISMATCH = "amount_mismatch"
@@ -67,13 +114,30 @@ class CallbackOutcome(enum.Enum):
 
 @frozen
 class PaymentEvent:
-    """One callback in the ledger, unique by the provider's transaction id."""
+    """One entry of the ledger: a transaction at the provider, unique by its id, or one the
+    shop reserved before asking the provider for it (no id until the answer or the callback
+    names it). `outcome` says what a callback did; `result` where the money stands.
+    `started_by` is the staff member who asked for it, None when the customer or the
+    provider (its dashboard) did."""
 
-    transaction_id: str
+    transaction_id: str | None
     order_id: int | None
     amount: Money
     success: bool
     pending: bool
     is_reversal: bool
-    outcome: CallbackOutcome
+    outcome: CallbackOutcome | None
     received_at: datetime
+    id: int | None = None
+    movement: Movement = Movement.PAYMENT
+    result: Result = Result.SUCCEEDED
+    started_by: int | None = None
+    parent_transaction_id: str | None = None
+    restock: bool = False
+    reason: str = ""
+    updated_at: datetime | None = None
+
+    @property
+    def counts_as_paid(self) -> bool:
+        return (self.result is Result.SUCCEEDED
+                and self.movement in (Movement.PAYMENT, Movement.CAPTURE))

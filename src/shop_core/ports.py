@@ -13,9 +13,11 @@ from attrs import frozen
 
 from shop_core.accounts import RefreshToken, User
 from shop_core.catalogue import Product, ProductQuery, Shortfall, StockLine
+from shop_core.ledger import Balance
+from shop_core.money import Money
 from shop_core.orders import Order, OrderQuery, OrderStatus
 from shop_core.pagination import Page
-from shop_core.payments import PaymentEvent, PaymentIntention
+from shop_core.payments import PaymentEvent, PaymentIntention, ProviderTransaction
 
 
 class Clock(Protocol):
@@ -37,6 +39,25 @@ class PaymentGateway(Protocol):
                          expires_at: datetime) -> PaymentIntention:
         """Create the provider's payment intention for `order`, valid until `expires_at`.
         Raises `PaymentProviderError` on any failure; never retried blindly."""
+        ...
+
+
+class PaymentOperations(Protocol):
+    """Acting on money already paid. Each call either answers the provider's new
+    transaction, raises `PaymentProviderError` when the provider surely did nothing (it
+    refused, or could not be reached), or `OutcomeUnknown` when it may have acted (a
+    timeout). Never retried blindly: a retry could move the money twice."""
+
+    def refund(self, order: Order, transaction_id: str, amount: Money) -> ProviderTransaction:
+        """Give `amount` of the payment `transaction_id` back to the customer."""
+        ...
+
+    def void(self, order: Order, transaction_id: str) -> ProviderTransaction:
+        """Cancel the payment or authorization `transaction_id` before it settles."""
+        ...
+
+    def capture(self, order: Order, transaction_id: str, amount: Money) -> ProviderTransaction:
+        """Collect `amount` of the authorization `transaction_id`."""
         ...
 
 
@@ -121,19 +142,23 @@ class OrderRepository(Protocol):
         """Newest first; lines included, in a constant number of queries per page."""
         ...
 
-    def update(self, order: Order, *, expected_status: OrderStatus) -> bool:
-        """Write status, `needs_refund` and `updated_at`, but only if the stored status is
-        still `expected_status`. True when written; False when another writer got there first.
-        """
+    def update(self, order: Order, *, expected_status: OrderStatus,
+               expected_balance: Balance | None = None) -> bool:
+        """Write status, `needs_refund`, the balance and `updated_at`, but only if the stored
+        status is still `expected_status` and the stored balance still `expected_balance`
+        (by default the order's own, unchanged). True when written; False when another
+        writer got there first."""
         ...
 
     def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
         """Record the provider's intention, whatever the order's status by now."""
         ...
 
-    def expire_overdue(self, now: datetime, limit: int,
-                       target: OrderStatus) -> dict[int, list[StockLine]]:
-        """Move up to `limit` pending orders whose deadline is at or before `now` to `target`,
+    def expire_overdue(self, now: datetime, limit: int, target: OrderStatus,
+                       among: Sequence[OrderStatus] = (OrderStatus.PENDING,),
+                       ) -> dict[int, list[StockLine]]:
+        """Move up to `limit` orders in one of the statuses `among` whose deadline is at or
+        before `now` to `target`,
         set-based, skipping rows another transaction holds; return each moved order's id with
         the stock its lines held."""
         ...
@@ -144,18 +169,36 @@ class PaymentEventRepository(Protocol):
         """Record a callback; False (and nothing written) if its transaction id is known."""
         ...
 
-    def list_for_order(self, order_id: int) -> list[PaymentEvent]: ...
+    def reserve(self, event: PaymentEvent) -> PaymentEvent:
+        """Record a movement the shop is about to ask the provider for (no transaction id
+        yet); returns it with its id."""
+        ...
+
+    def get(self, event_id: int) -> PaymentEvent | None: ...
+
+    def get_by_transaction_id(self, transaction_id: str) -> PaymentEvent | None: ...
+
+    def update(self, event: PaymentEvent) -> bool:
+        """Write a reserved entry's transaction id, result and callback fields; False (and
+        nothing written) when another entry already has that transaction id."""
+        ...
+
+    def list_for_order(self, order_id: int) -> list[PaymentEvent]:
+        """Oldest first."""
+        ...
 
 
 @frozen
 class IdempotencyRecord:
-    """Remembers which order a user's `Idempotency-Key` produced, and for which request."""
+    """A user's `Idempotency-Key`: the request it was first used for (`fingerprint`) and,
+    once that request finished, the answer it got, replayed to every repeat."""
 
     user_id: int
     key: str
     fingerprint: str
-    order_id: int
     created_at: datetime
+    status: int | None = None
+    body: str | None = None
 
 
 class IdempotencyKeyRepository(Protocol):
@@ -163,6 +206,18 @@ class IdempotencyKeyRepository(Protocol):
 
     def add(self, record: IdempotencyRecord) -> bool:
         """False (and nothing written) if the user already used this key."""
+        ...
+
+    def complete(self, user_id: int, key: str, status: int, body: str) -> None:
+        """Remember the answer the key's request got."""
+        ...
+
+    def forget(self, user_id: int, key: str) -> None:
+        """Drop a key whose request changed nothing, so that it may be used again."""
+        ...
+
+    def prune(self, before: datetime, limit: int) -> int:
+        """Delete up to `limit` keys created before `before`; how many."""
         ...
 
 

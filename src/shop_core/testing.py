@@ -23,10 +23,12 @@ from shop_core.catalogue import (
     StockLine,
     per_product,
 )
-from shop_core.errors import AlreadyExists, PaymentProviderError
+from shop_core.errors import AlreadyExists, OutcomeUnknown, PaymentProviderError, ProviderRefused
+from shop_core.ledger import Balance
+from shop_core.money import Money
 from shop_core.orders import Order, OrderQuery, OrderStatus
 from shop_core.pagination import Page
-from shop_core.payments import PaymentEvent, PaymentIntention
+from shop_core.payments import PaymentEvent, PaymentIntention, ProviderTransaction
 from shop_core.ports import IdempotencyRecord, UnitOfWork
 
 T = TypeVar("T")
@@ -79,6 +81,43 @@ class FakePaymentGateway:
         return intention
 
 
+class FakePaymentOperations:
+    """Refunds, voids and captures in memory. `answer` is what the next call does:
+    "succeed", "decline" (a declining answer), "refuse" (an HTTP refusal), or "timeout"
+    (the provider may have acted). `calls` records (operation, transaction id, amount)."""
+
+    def __init__(self) -> None:
+        self.answer = "succeed"
+        self.calls: list[tuple[str, str, Money | None]] = []
+        self._ids = itertools.count(5001)
+        # Called after the provider acted and before it answers: a test delivers the
+        # operation's callback from here to play "callback before answer".
+        self.before_answer: Any = None
+
+    def refund(self, order: Order, transaction_id: str, amount: Money) -> ProviderTransaction:
+        return self._do("refund", order, transaction_id, amount)
+
+    def void(self, order: Order, transaction_id: str) -> ProviderTransaction:
+        return self._do("void", order, transaction_id, None)
+
+    def capture(self, order: Order, transaction_id: str, amount: Money) -> ProviderTransaction:
+        return self._do("capture", order, transaction_id, amount)
+
+    def _do(self, operation: str, order: Order, transaction_id: str,
+            amount: Money | None) -> ProviderTransaction:
+        self.calls.append((operation, transaction_id, amount))
+        if self.answer == "refuse":
+            raise ProviderRefused("The payment provider refused the operation (HTTP 400).")
+        made = ProviderTransaction(
+            transaction_id=f"op-{next(self._ids)}", amount=amount or order.total,
+            success=self.answer != "decline", parent_transaction_id=transaction_id)
+        if self.before_answer is not None:
+            self.before_answer(made)
+        if self.answer == "timeout":
+            raise OutcomeUnknown("The payment provider did not answer in time.")
+        return made
+
+
 class FakeExpiryScheduler:
     def __init__(self) -> None:
         self.scheduled: list[tuple[int, datetime]] = []
@@ -98,9 +137,9 @@ class _Store:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.products: dict[int, Product] = {}
         self.orders: dict[int, Order] = {}
-        self.payment_events: dict[str, PaymentEvent] = {}
+        self.payment_events: dict[int, PaymentEvent] = {}
         self.idempotency: dict[tuple[int, str], IdempotencyRecord] = {}
-        self.ids = {"users": 0, "products": 0, "orders": 0}
+        self.ids = {"users": 0, "products": 0, "orders": 0, "payment_events": 0}
 
     def next_id(self, table: str) -> int:
         self.ids[table] += 1
@@ -252,12 +291,16 @@ class FakeOrderRepository(_FakeRepository):
         return _page([copy.copy(o) for o in found], query.page.offset, query.page.page_size,
                      query.page)
 
-    def update(self, order: Order, *, expected_status: OrderStatus) -> bool:
+    def update(self, order: Order, *, expected_status: OrderStatus,
+               expected_balance: Balance | None = None) -> bool:
         stored = self._s.orders.get(order.id or 0)
         if stored is None or stored.status is not expected_status:
             return False
+        if stored.balance != (expected_balance or order.balance):
+            return False
         stored.status = order.status
         stored.needs_refund = order.needs_refund
+        stored.balance = order.balance
         stored.updated_at = order.updated_at
         return True
 
@@ -266,10 +309,12 @@ class FakeOrderRepository(_FakeRepository):
         stored.payment = payment
         stored.updated_at = now
 
-    def expire_overdue(self, now: datetime, limit: int,
-                       target: OrderStatus) -> dict[int, list[StockLine]]:
+    def expire_overdue(self, now: datetime, limit: int, target: OrderStatus,
+                       among: Sequence[OrderStatus] = (OrderStatus.PENDING,),
+                       ) -> dict[int, list[StockLine]]:
         # Earliest deadline first, as the database picks them.
-        overdue = sorted((o for o in self._s.orders.values() if o.is_overdue(now)),
+        overdue = sorted((o for o in self._s.orders.values()
+                          if o.status in among and now >= o.expires_at),
                          key=lambda o: (o.expires_at, o.id or 0))[:limit]
         for order in overdue:
             order.status = target
@@ -280,9 +325,30 @@ class FakeOrderRepository(_FakeRepository):
 class FakePaymentEventRepository(_FakeRepository):
 
     def add(self, event: PaymentEvent) -> bool:
-        if event.transaction_id in self._s.payment_events:
+        if event.transaction_id is not None and self.get_by_transaction_id(
+                event.transaction_id):
             return False
-        self._s.payment_events[event.transaction_id] = event
+        self.reserve(event)
+        return True
+
+    def reserve(self, event: PaymentEvent) -> PaymentEvent:
+        stored = evolve(event, id=self._s.next_id("payment_events"))
+        self._s.payment_events[stored.id or 0] = stored
+        return stored
+
+    def get(self, event_id: int) -> PaymentEvent | None:
+        return self._s.payment_events.get(event_id)
+
+    def get_by_transaction_id(self, transaction_id: str) -> PaymentEvent | None:
+        return next((e for e in self._s.payment_events.values()
+                     if e.transaction_id == transaction_id), None)
+
+    def update(self, event: PaymentEvent) -> bool:
+        if event.transaction_id is not None:
+            other = self.get_by_transaction_id(event.transaction_id)
+            if other is not None and other.id != event.id:
+                return False
+        self._s.payment_events[event.id or 0] = event
         return True
 
     def list_for_order(self, order_id: int) -> list[PaymentEvent]:
@@ -299,6 +365,19 @@ class FakeIdempotencyKeyRepository(_FakeRepository):
             return False
         self._s.idempotency[(record.user_id, record.key)] = record
         return True
+
+    def complete(self, user_id: int, key: str, status: int, body: str) -> None:
+        record = self._s.idempotency[(user_id, key)]
+        self._s.idempotency[(user_id, key)] = evolve(record, status=status, body=body)
+
+    def forget(self, user_id: int, key: str) -> None:
+        self._s.idempotency.pop((user_id, key), None)
+
+    def prune(self, before: datetime, limit: int) -> int:
+        old = [k for k, r in self._s.idempotency.items() if r.created_at < before][:limit]
+        for k in old:
+            del self._s.idempotency[k]
+        return len(old)
 
 
 class FakeUnitOfWork(UnitOfWork):

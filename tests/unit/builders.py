@@ -6,19 +6,24 @@ import copy
 from datetime import timedelta
 
 from shop_core.accounts import User
-from shop_core.catalogue import Product
+from shop_core.catalogue import OutOfStock, Product
+from shop_core.errors import ValidationError
+from shop_core.ledger import Balance, Movement, Result
 from shop_core.money import Money
-from shop_core.orders import CartLine, Order
+from shop_core.orders import CartLine, Order, merge_cart
 from shop_core.payments import CallbackOutcome, PaymentCallback
 from shop_core.testing import (
     FakeClock,
     FakeExpiryScheduler,
     FakePasswordHasher,
     FakePaymentGateway,
+    FakePaymentOperations,
     FakeUnitOfWork,
 )
+from shop_core.use_cases import idempotency
 from shop_core.use_cases.accounts import Registration, register
 from shop_core.use_cases.catalogue import ProductDetails, create_product
+from shop_core.use_cases.operations import OperationServices
 from shop_core.use_cases.ordering import OrderingServices, PlaceOrder, place_order
 from shop_core.use_cases.payments import apply_payment_callback
 
@@ -42,6 +47,8 @@ class Shop:
             gateway=self.gateway, scheduler=self.scheduler, clock=self.clock,
             payment_timeout=TIMEOUT,
         )
+        self.operations = FakePaymentOperations()
+        self.operation_services = OperationServices(self.operations, self.clock)
         self._transactions = 0
 
     def add_product(self, name: str = "Mug", price: str = "100.00", stock: int = 10,
@@ -58,8 +65,22 @@ class Shop:
         return user.id
 
     def place(self, user_id: int, *lines: tuple[int, int], key: str | None = None) -> Order:
+        """Place an order; with `key`, as the web edge does: claim the key first, replay
+        the first answer (here the order id) to a repeat, and free the key of a refusal."""
         cart = tuple(CartLine(pid, quantity) for pid, quantity in lines)
-        return place_order(self.uow, self.services, PlaceOrder(user_id, cart, key))
+        if key is None:
+            return place_order(self.uow, self.services, PlaceOrder(user_id, cart))
+        fingerprint = repr(merge_cart(cart))
+        answer = idempotency.claim(self.uow, self.clock, user_id, key, fingerprint)
+        if answer is not None:
+            return self.order(int(answer.body))
+        try:
+            order = place_order(self.uow, self.services, PlaceOrder(user_id, cart))
+        except (OutOfStock, ValidationError):
+            idempotency.release(self.uow, user_id, key)
+            raise
+        idempotency.remember(self.uow, user_id, key, idempotency.Answer(201, str(order.id)))
+        return order
 
     def stock(self, product_id: int) -> int:
         return self.uow.store.products[product_id].stock
@@ -82,7 +103,8 @@ class Shop:
     def callback(self, order: Order, *, transaction_id: str | None = None,
                  success: bool = True, pending: bool = False, amount: Money | None = None,
                  is_refund: bool = False, is_void: bool = False,
-                 has_parent_transaction: bool = False,
+                 has_parent_transaction: bool = False, is_auth: bool = False,
+                 is_capture: bool = False, parent_transaction_id: str | None = None,
                  by_provider_order_id: bool = False) -> PaymentCallback:
         """A verified callback about `order`, naming its id unless it is matched by the
         provider's order id."""
@@ -98,7 +120,8 @@ class Shop:
             amount=amount if amount is not None else order.total,
             success=success, pending=pending, is_refund=is_refund, is_void=is_void,
             has_parent_transaction=has_parent_transaction,
-            order_id=named, provider_order_id=provider_order_id,
+            order_id=named, provider_order_id=provider_order_id, is_auth=is_auth,
+            is_capture=is_capture, parent_transaction_id=parent_transaction_id,
         )
 
     def deliver(self, callback: PaymentCallback) -> CallbackOutcome:
@@ -106,3 +129,23 @@ class Shop:
 
     def pay(self, order: Order, **kwargs: object) -> CallbackOutcome:
         return self.deliver(self.callback(order, **kwargs))  # type: ignore[arg-type]
+
+
+def ledger_sums(uow: FakeUnitOfWork, order_id: int) -> Balance:
+    """What an order's ledger adds up to, computed from its entries alone: succeeded
+    payments and captures paid, succeeded refunds and voids (of what was paid) back, and
+    unsettled movements the shop started held."""
+    paid = refunded = held = 0
+    for entry in sorted(uow.store.payment_events.values(), key=lambda e: e.id or 0):
+        if entry.order_id != order_id:
+            continue
+        if entry.result in (Result.PENDING, Result.UNKNOWN) and entry.started_by is not None:
+            held += entry.amount.amount
+        elif entry.result is Result.SUCCEEDED and entry.movement in (Movement.PAYMENT,
+                                                                    Movement.CAPTURE):
+            paid += entry.amount.amount
+        elif entry.result is Result.SUCCEEDED and entry.movement is Movement.REFUND:
+            refunded += entry.amount.amount
+        elif entry.result is Result.SUCCEEDED and entry.movement is Movement.VOID:
+            refunded = paid
+    return Balance(paid, refunded, held)

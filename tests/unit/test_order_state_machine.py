@@ -28,6 +28,7 @@ from shop_core.orders import OrderStatus
 from shop_core.payments import CallbackOutcome, PaymentCallback
 from shop_core.use_cases.catalogue import ProductChanges, delete_product, update_product
 from shop_core.use_cases.expiry import expire_order, expire_overdue_orders
+from tests.unit.builders import ledger_sums
 
 from .builders import Shop
 
@@ -36,6 +37,7 @@ S = OrderStatus
 ALLOWED_MOVES = {
     (S.PENDING, S.SUCCESS), (S.PENDING, S.FAILED), (S.PENDING, S.TIMEOUT),
     (S.TIMEOUT, S.SUCCESS), (S.FAILED, S.SUCCESS),
+    (S.SUCCESS, S.REFUNDED), (S.TIMEOUT, S.REFUNDED), (S.FAILED, S.REFUNDED),
 }
 PRODUCTS = 3
 
@@ -199,8 +201,13 @@ class OrderLifecycle(RuleBasedStateMachine):
     @invariant()
     def every_unit_is_on_the_shelf_or_held_by_a_live_order(self) -> None:
         held: Counter[int] = Counter()
+        # A refund without restocking leaves the goods of an order that had them with the
+        # customer: its stock stays off the shelf.
+        honoured = {e.order_id for e in self.shop.uow.store.payment_events.values()
+                    if e.outcome in (CallbackOutcome.PAID, CallbackOutcome.LATE_PAID)}
         for order in self.shop.uow.store.orders.values():
-            if order.status.holds_stock:
+            with_customer = order.status is S.REFUNDED and order.id in honoured
+            if order.status.holds_stock or with_customer:
                 for line in order.lines:
                     held[line.product_id] += line.quantity
         for pid in self.products:
@@ -213,7 +220,8 @@ class OrderLifecycle(RuleBasedStateMachine):
             previous = self.seen_status.get(order_id, S.PENDING)
             if order.status is not previous:
                 assert (previous, order.status) in ALLOWED_MOVES
-                if previous.holds_stock and not order.status.holds_stock:
+                if (previous.holds_stock and not order.status.holds_stock
+                        and order.status is not S.REFUNDED):
                     self.releases[order_id] += 1
             self.seen_status[order_id] = order.status
             assert self.releases[order_id] <= 1
@@ -228,7 +236,13 @@ class OrderLifecycle(RuleBasedStateMachine):
 
     @invariant()
     def every_callback_is_in_the_ledger_exactly_once(self) -> None:
-        assert set(self.shop.uow.store.payment_events) == self.transactions
+        recorded = [e.transaction_id for e in self.shop.uow.store.payment_events.values()]
+        assert len(recorded) == len(set(recorded)) and set(recorded) == self.transactions
+
+    @invariant()
+    def every_order_is_paid_what_its_ledger_says(self) -> None:
+        for order_id, order in self.shop.uow.store.orders.items():
+            assert order.balance == ledger_sums(self.shop.uow, order_id)
 
 
 OrderLifecycle.TestCase.settings = settings(

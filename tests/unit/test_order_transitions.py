@@ -29,6 +29,18 @@ LEGAL = {
     (S.PENDING, E.EXPIRED): (S.TIMEOUT, FX.RELEASE),
     (S.TIMEOUT, E.PAYMENT_SUCCEEDED): (S.SUCCESS, FX.RETAKE),
     (S.FAILED, E.PAYMENT_SUCCEEDED): (S.SUCCESS, FX.RETAKE),
+    (S.PENDING, E.PAYMENT_AUTHORIZED): (S.AUTHORIZED, FX.KEEP),
+    (S.AUTHORIZED, E.CAPTURED): (S.SUCCESS, FX.KEEP),
+    (S.AUTHORIZED, E.EXPIRED): (S.TIMEOUT, FX.RELEASE),
+    (S.AUTHORIZED, E.VOIDED): (S.VOIDED, FX.RELEASE),
+    (S.TIMEOUT, E.CAPTURED): (S.SUCCESS, FX.RETAKE),
+    (S.SUCCESS, E.REFUNDED): (S.REFUNDED, FX.KEEP),
+    (S.SUCCESS, E.REFUNDED_RESTOCKED): (S.REFUNDED, FX.RELEASE),
+    (S.SUCCESS, E.VOIDED): (S.VOIDED, FX.RELEASE),
+    (S.TIMEOUT, E.REFUNDED): (S.REFUNDED, FX.KEEP),
+    (S.FAILED, E.REFUNDED): (S.REFUNDED, FX.KEEP),
+    (S.TIMEOUT, E.VOIDED): (S.VOIDED, FX.KEEP),
+    (S.FAILED, E.VOIDED): (S.VOIDED, FX.KEEP),
 }
 ILLEGAL = sorted(set(itertools.product(S, E)) - set(LEGAL), key=str)
 
@@ -69,13 +81,15 @@ def test_every_illegal_move_raises_and_leaves_the_order_alone(
     assert (order.status, order.updated_at) == before
 
 
-def test_terminal_success_takes_no_event() -> None:
-    assert all((S.SUCCESS, event) not in LEGAL for event in E)
+def test_refunded_and_voided_orders_take_no_event() -> None:
+    assert all((status, event) not in LEGAL for event in E
+               for status in (S.REFUNDED, S.VOIDED))
     assert len(ILLEGAL) == len(S) * len(E) - len(LEGAL)
 
 
-def test_stock_is_held_only_while_pending_or_paid() -> None:
-    assert {status for status in S if status.holds_stock} == {S.PENDING, S.SUCCESS}
+def test_stock_is_held_only_while_pending_authorized_or_paid() -> None:
+    assert {status for status in S if status.holds_stock} == {
+        S.PENDING, S.AUTHORIZED, S.SUCCESS}
 
 
 def test_releasing_moves_leave_a_status_that_holds_no_stock() -> None:

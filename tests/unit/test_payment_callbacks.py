@@ -131,11 +131,10 @@ def test_failure_after_success_changes_nothing(shop: Shop, order: Order, product
 
 @pytest.mark.parametrize("reversal", [
     {"is_refund": True, "has_parent_transaction": True},
-    {"is_void": True, "has_parent_transaction": True},
     {"has_parent_transaction": True},
     {"is_refund": True, "success": False},
 ])
-def test_refund_or_void_after_success_is_recorded_and_the_order_stays_paid(
+def test_partial_refund_after_success_is_recorded_and_the_order_stays_paid(
         shop: Shop, order: Order, product: int, reversal: dict[str, object]) -> None:
     shop.pay(order)
     assert shop.pay(order, amount=Money(5000, "EGP"), **reversal) is Outcome.REVERSAL_RECORDED
@@ -143,6 +142,16 @@ def test_refund_or_void_after_success_is_recorded_and_the_order_stays_paid(
     assert not shop.order(order.id).needs_refund
     assert shop.stock(product) == 3
     assert [e.is_reversal for e in ledger(shop, order)] == [False, True]
+
+
+def test_void_made_in_the_dashboard_voids_the_order_and_returns_its_stock(
+        shop: Shop, order: Order, product: int) -> None:
+    shop.pay(order)
+    assert shop.pay(order, is_void=True, has_parent_transaction=True) is \
+        Outcome.REVERSAL_RECORDED
+    voided = shop.order(order.id)
+    assert voided.status is OrderStatus.VOIDED and shop.stock(product) == 5
+    assert voided.refunded_amount == voided.paid_amount == order.total
 
 
 def test_reversal_never_revives_or_fails_an_order(shop: Shop, order: Order,
@@ -181,7 +190,7 @@ def test_callback_for_an_unknown_order_is_recorded(shop: Shop, order: Order,
     callback = evolve(shop.callback(order, transaction_id="t9"), order_id=naming)
     assert shop.deliver(callback) is Outcome.UNKNOWN_ORDER
     assert status(shop, order) is OrderStatus.PENDING
-    event = shop.uow.store.payment_events["t9"]
+    [event] = [e for e in shop.uow.store.payment_events.values() if e.transaction_id == "t9"]
     assert (event.order_id, event.outcome) == (None, Outcome.UNKNOWN_ORDER)
     assert shop.deliver(callback) is Outcome.DUPLICATE
 

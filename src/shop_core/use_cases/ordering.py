@@ -6,8 +6,6 @@ row lock is held across it), then the outcome is recorded in a second transactio
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
@@ -16,12 +14,7 @@ from attrs import frozen
 
 from shop_core.accounts import User
 from shop_core.catalogue import OutOfStock
-from shop_core.errors import (
-    Conflict,
-    IdempotencyMismatch,
-    NotFound,
-    PaymentProviderError,
-)
+from shop_core.errors import NotFound, PaymentProviderError
 from shop_core.orders import (
     CartLine,
     Order,
@@ -33,13 +26,7 @@ from shop_core.orders import (
     stock_lines,
 )
 from shop_core.pagination import Page
-from shop_core.ports import (
-    Clock,
-    ExpiryScheduler,
-    IdempotencyRecord,
-    PaymentGateway,
-    UnitOfWork,
-)
+from shop_core.ports import Clock, ExpiryScheduler, PaymentGateway, UnitOfWork
 from shop_core.use_cases.transitions import move
 
 log = logging.getLogger(__name__)
@@ -49,11 +36,11 @@ DEFAULT_PAYMENT_TIMEOUT = timedelta(minutes=10)
 
 @frozen
 class PlaceOrder:
-    """A customer's request to buy the cart. `idempotency_key` makes retries safe."""
+    """A customer's request to buy the cart. (Retries are made safe by the request's
+    idempotency key, `shop_core.use_cases.idempotency`, like every money-moving request.)"""
 
     user_id: int
     cart: tuple[CartLine, ...]
-    idempotency_key: str | None = None
 
 
 @frozen
@@ -71,16 +58,13 @@ def place_order(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder
     """Reserve the cart's stock, save the order `pending`, and open its payment.
 
     Raises `ValidationError` for a bad cart, `OutOfStock` when any line cannot be met (nothing
-    is reserved then), `IdempotencyMismatch` when the key was used for another cart, and
-    `PaymentProviderError` when the provider fails (the order is then `failed`, its stock back).
-    A repeated key with the same cart returns the original order and reserves nothing.
-    `customer`, the user `command.user_id` names, saves reading it again when the caller
-    already has it (the provider needs the customer's name and email).
+    is reserved then), and `PaymentProviderError` when the provider fails (the order is then
+    `failed`, its stock back). `customer`, the user `command.user_id` names, saves reading
+    it again when the caller already has it (the provider needs the customer's name and
+    email).
     """
     cart = merge_cart(command.cart)
-    order, is_new = _reserve_and_save(uow, services, command, cart)
-    if not is_new:
-        return order
+    order = _reserve_and_save(uow, services, command, cart)
     assert order.id is not None
     if customer is None or customer.id != command.user_id:
         with uow:
@@ -101,51 +85,21 @@ def place_order(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder
 
 
 def _reserve_and_save(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder,
-                      cart: Sequence[CartLine]) -> tuple[Order, bool]:
-    """Transaction one. Returns the order and whether this call created it."""
-    fingerprint = _fingerprint(cart)
-    # Two attempts: a concurrent request with the same key may commit between our read of
-    # the key and our insert of it; the second attempt then finds and returns its order.
-    for _ in range(2):
-        with uow:
-            if command.idempotency_key is not None:
-                earlier = _earlier_order(uow, command, fingerprint)
-                if earlier is not None:
-                    return earlier, False
-            products = uow.products.get_many(line.product_id for line in cart)
-            lines = order_lines(cart, products)
-            now = services.clock.now()
-            order = uow.orders.add(new_order(command.user_id, lines, now,
-                                             now + services.payment_timeout))
-            assert order.id is not None
-            if command.idempotency_key is not None and not uow.idempotency_keys.add(
-                IdempotencyRecord(command.user_id, command.idempotency_key, fingerprint,
-                                  order.id, now)
-            ):
-                continue  # leaving the block rolls the order back
-            # Reserve last, right before the commit: the product rows stay locked for as
-            # short a time as possible, which is what bounds the rate of a popular product.
-            shortfalls = uow.products.reserve(stock_lines(lines))
-            if shortfalls:
-                raise OutOfStock(shortfalls)  # leaving the block rolls the order back too
-            uow.commit()
-            return order, True
-    raise Conflict("A request with this Idempotency-Key is in progress; retry shortly.")
-
-
-def _earlier_order(uow: UnitOfWork, command: PlaceOrder, fingerprint: str) -> Order | None:
-    assert command.idempotency_key is not None
-    record = uow.idempotency_keys.get(command.user_id, command.idempotency_key)
-    if record is None:
-        return None
-    if record.fingerprint != fingerprint:
-        raise IdempotencyMismatch(
-            "This Idempotency-Key was already used with a different request body."
-        )
-    order = uow.orders.get(record.order_id)
-    if order is None:  # pragma: no cover - orders are never deleted
-        raise NotFound("Order not found.")
-    return order
+                      cart: Sequence[CartLine]) -> Order:
+    """Transaction one: the `pending` order and its reservation."""
+    with uow:
+        products = uow.products.get_many(line.product_id for line in cart)
+        lines = order_lines(cart, products)
+        now = services.clock.now()
+        order = uow.orders.add(new_order(command.user_id, lines, now,
+                                         now + services.payment_timeout))
+        # Reserve last, right before the commit: the product rows stay locked for as short
+        # a time as possible, which is what bounds the rate of a popular product.
+        shortfalls = uow.products.reserve(stock_lines(lines))
+        if shortfalls:
+            raise OutOfStock(shortfalls)  # leaving the block rolls the order back too
+        uow.commit()
+        return order
 
 
 def _fail_unopened_order(uow: UnitOfWork, clock: Clock, order: Order) -> None:
@@ -167,11 +121,6 @@ def _schedule_expiry(scheduler: ExpiryScheduler, order: Order) -> None:
         # The order stands; the periodic sweep expires it if this job never runs.
         log.warning("Could not schedule expiry of order %s; the sweep will catch it",
                     order.id, exc_info=True)
-
-
-def _fingerprint(cart: Sequence[CartLine]) -> str:
-    canonical = json.dumps([[line.product_id, line.quantity] for line in cart])
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def list_orders(uow: UnitOfWork, query: OrderQuery) -> Page[Order]:

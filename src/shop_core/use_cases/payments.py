@@ -1,17 +1,29 @@
-"""Applying a verified payment callback to its order, exactly once per transaction id."""
+"""Applying a verified payment callback to its order, exactly once per transaction id.
+
+A payment or an authorization moves its order through `decide`; a refund, void or capture
+settles the ledger entry the shop reserved for it when it asked the provider (the answer may
+come before or after the callback: whichever is second changes nothing), or is recorded as
+one the provider started (its dashboard)."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 
+from attrs import evolve
+
 from shop_core.callbacks import REFUND_BY_HAND, Decision, decide
 from shop_core.catalogue import OutOfStock
 from shop_core.errors import IllegalTransition
+from shop_core.ledger import Movement, Result
 from shop_core.orders import Order
 from shop_core.payments import CallbackOutcome, PaymentCallback, PaymentEvent
 from shop_core.ports import Clock, UnitOfWork
+from shop_core.use_cases.settlement import book
 from shop_core.use_cases.transitions import flag_for_refund, move
+
+# What the provider does after the payment, settled against the ledger rather than decided.
+_OPERATIONS = (Movement.REFUND, Movement.VOID, Movement.CAPTURE)
 
 log = logging.getLogger(__name__)
 
@@ -50,33 +62,87 @@ def _settle(uow: UnitOfWork, clock: Clock, callback: PaymentCallback, *,
     the order changed under it (nothing was kept)."""
     with uow:
         order = _find_order(uow, callback)
+        if order is not None and callback.movement in _OPERATIONS and not callback.pending:
+            return _settle_operation(uow, clock, order, callback, stock_gone=stock_gone)
         decision = decide(order, callback)
         if stock_gone and decision.event is not None:
             decision = REFUND_BY_HAND
         now = clock.now()
-        if order is not None and not _carry_out(uow, order, decision, now):
+        if order is not None and not _carry_out(uow, order, decision, now, callback):
             return None
-        if not uow.payment_events.add(_ledger_entry(callback, order, decision.outcome, now)):
+        entry = _ledger_entry(callback, order, decision, now)
+        if not uow.payment_events.add(entry):
             return CallbackOutcome.DUPLICATE, order  # leaving the block undoes any change
         uow.commit()
     return decision.outcome, order
 
 
-def _carry_out(uow: UnitOfWork, order: Order, decision: Decision, now: datetime) -> bool:
+def _settle_operation(uow: UnitOfWork, clock: Clock, order: Order, callback: PaymentCallback,
+                      *, stock_gone: bool) -> tuple[CallbackOutcome, Order | None] | None:
+    """A final refund, void or capture callback, inside `_settle`'s transaction."""
+    known = uow.payment_events.get_by_transaction_id(callback.transaction_id)
+    if known is not None and known.result.is_final:
+        return CallbackOutcome.DUPLICATE, order  # its answer (or an earlier delivery) counted it
+    reserved = known or _awaiting(uow, order, callback)
+    now = clock.now()
+    outcome = (CallbackOutcome.CAPTURED if callback.movement is Movement.CAPTURE
+               else CallbackOutcome.REVERSAL_RECORDED)
+    # One the shop did not ask for was made in the provider's dashboard.
+    base = reserved or _ledger_entry(callback, order, Decision(outcome), now)
+    entry = evolve(base, transaction_id=callback.transaction_id, success=callback.success,
+                   pending=False, outcome=outcome, received_at=now, updated_at=now,
+                   result=callback.result)
+    held = reserved.amount.amount if reserved is not None else 0
+    if not book(uow, order, entry, held, now, stock_gone=stock_gone):
+        return None
+    written = (uow.payment_events.update(entry) if reserved is not None
+               else uow.payment_events.add(entry))
+    if not written:
+        return CallbackOutcome.DUPLICATE, order
+    uow.commit()
+    return outcome, order
+
+
+def _awaiting(uow: UnitOfWork, order: Order, callback: PaymentCallback) -> PaymentEvent | None:
+    """The movement the shop asked for that this callback answers: the oldest unsettled one
+    of the same kind and amount whose transaction the provider has not named yet."""
+    assert order.id is not None
+    for entry in uow.payment_events.list_for_order(order.id):
+        if (entry.movement is callback.movement and entry.amount == callback.amount
+                and entry.transaction_id is None and not entry.result.is_final):
+            return entry
+    return None
+
+
+def _carry_out(uow: UnitOfWork, order: Order, decision: Decision, now: datetime,
+               callback: PaymentCallback) -> bool:
     """Make the decided change; False when a concurrent writer got to the order first."""
+    read = order.balance
+    if decision.takes_money:
+        order.balance = read.settled(Movement.PAYMENT, 0, callback.amount.amount)
     if decision.event is not None:
-        return move(uow, order, decision.event, now) is not None
+        return move(uow, order, decision.event, now, read_balance=read) is not None
     if decision.flag_for_refund:
-        return flag_for_refund(uow, order, now)
+        return flag_for_refund(uow, order, now, read_balance=read)
     return True
 
 
-def _ledger_entry(callback: PaymentCallback, order: Order | None, outcome: CallbackOutcome,
+def _ledger_entry(callback: PaymentCallback, order: Order | None, decision: Decision,
                   now: datetime) -> PaymentEvent:
+    if callback.pending:
+        result = Result.PENDING
+    elif decision.takes_money or decision.outcome is CallbackOutcome.AUTHORIZED:
+        result = Result.SUCCEEDED
+    else:
+        # Declined, or a success the shop did not take (wrong amount, unknown order): it
+        # counts in no balance, so the ledger must not call it a success either.
+        result = Result.FAILED
     return PaymentEvent(
         transaction_id=callback.ledger_key, order_id=order.id if order else None,
         amount=callback.amount, success=callback.success, pending=callback.pending,
-        is_reversal=callback.is_reversal, outcome=outcome, received_at=now,
+        is_reversal=callback.is_reversal, outcome=decision.outcome, received_at=now,
+        movement=callback.movement, result=result,
+        parent_transaction_id=callback.parent_transaction_id, updated_at=now,
     )
 
 

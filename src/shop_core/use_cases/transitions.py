@@ -13,31 +13,36 @@ from datetime import datetime
 from itertools import chain
 
 from shop_core.catalogue import OutOfStock, StockLine, per_product
+from shop_core.ledger import Balance
 from shop_core.orders import (
     Order,
     OrderEvent,
     OrderStatus,
     StockEffect,
     Transition,
+    expiring_statuses,
     transition_for,
 )
 from shop_core.ports import UnitOfWork
 
 
-def move(uow: UnitOfWork, order: Order, event: OrderEvent, now: datetime) -> Transition | None:
+def move(uow: UnitOfWork, order: Order, event: OrderEvent, now: datetime, *,
+         read_balance: Balance | None = None) -> Transition | None:
     """Move `order` (as read in `uow`'s transaction) by `event`, and settle its stock.
+    A caller that changed `order.balance` passes the balance it read as `read_balance`: the
+    new one is written with the status, only if the stored one is still that.
 
     Returns the transition made, or None when another writer changed the order's status
-    since it was read: nothing is kept then, so the caller leaves the transaction without
-    committing (and may reload and decide again). Raises `IllegalTransition` when the table
-    has no such move, and `OutOfStock` when a transition that takes the stock again finds it
+    (or balance) since it was read: nothing is kept then, so the caller leaves the
+    transaction without committing (and may reload and decide again). Raises
+    `IllegalTransition` when the table has no such move, and `OutOfStock` when a transition that takes the stock again finds it
     gone; the caller must then roll back, since part of it may have been taken."""
     transition = transition_for(order.status, event)
     previous = order.status
     if transition.stock is StockEffect.RETAKE:
         _take_effect(uow, transition, order.stock_lines)
     order.apply(event, now)
-    if not uow.orders.update(order, expected_status=previous):
+    if not uow.orders.update(order, expected_status=previous, expected_balance=read_balance):
         return None
     if transition.stock is StockEffect.RELEASE:
         _take_effect(uow, transition, order.stock_lines)
@@ -45,21 +50,35 @@ def move(uow: UnitOfWork, order: Order, event: OrderEvent, now: datetime) -> Tra
 
 
 def move_overdue(uow: UnitOfWork, now: datetime, limit: int) -> int:
-    """`move(..., EXPIRED, ...)` for up to `limit` overdue pending orders at once, set-based
-    (the sweep's batch), with their stock settled in the same transaction. Returns how many
-    orders moved; rows another writer holds are skipped, so each order moves once."""
+    """`move(..., EXPIRED, ...)` for up to `limit` overdue orders at once (pending, or
+    authorized and never captured), set-based (the sweep's batch), with their stock settled
+    in the same transaction. Returns how many orders moved; rows another writer holds are
+    skipped, so each order moves once."""
+    statuses = expiring_statuses()
     transition = transition_for(OrderStatus.PENDING, OrderEvent.EXPIRED)
-    moved = uow.orders.expire_overdue(now, limit, transition.target)
+    # One statement moves them all, so every status must time out the same way.
+    assert all(transition_for(s, OrderEvent.EXPIRED) == transition for s in statuses)
+    moved = uow.orders.expire_overdue(now, limit, transition.target, statuses)
     if moved:
         _take_effect(uow, transition, per_product(chain.from_iterable(moved.values())))
     return len(moved)
 
 
-def flag_for_refund(uow: UnitOfWork, order: Order, now: datetime) -> bool:
+def flag_for_refund(uow: UnitOfWork, order: Order, now: datetime, *,
+                    read_balance: Balance | None = None) -> bool:
     """Mark `order` paid-but-not-honoured, keeping its status; False when another writer
-    changed the status since it was read (nothing is written then)."""
+    changed the status (or balance) since it was read (nothing is written then)."""
     order.flag_for_refund(now)
-    return uow.orders.update(order, expected_status=order.status)
+    return uow.orders.update(order, expected_status=order.status,
+                             expected_balance=read_balance)
+
+
+def write_balance(uow: UnitOfWork, order: Order, now: datetime, read_balance: Balance) -> bool:
+    """Write `order`'s changed balance (and `needs_refund`) keeping its status; False when
+    another writer changed the order since it was read."""
+    order.updated_at = now
+    return uow.orders.update(order, expected_status=order.status,
+                             expected_balance=read_balance)
 
 
 def _take_effect(uow: UnitOfWork, transition: Transition, lines: Sequence[StockLine]) -> None:
