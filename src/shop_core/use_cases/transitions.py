@@ -36,7 +36,8 @@ def move(uow: UnitOfWork, order: Order, event: OrderEvent, now: datetime, *,
     (or balance) since it was read: nothing is kept then, so the caller leaves the
     transaction without committing (and may reload and decide again). Raises
     `IllegalTransition` when the table has no such move, and `OutOfStock` when a transition
-    that takes the stock again finds it gone; the caller must then roll back, since part of it may have been taken."""
+    that takes the stock again finds it gone; the caller must then roll back, since part
+    of it may have been taken."""
     transition = transition_for(order.status, event)
     previous = order.status
     if transition.stock is StockEffect.RETAKE:
