@@ -374,7 +374,8 @@ class FakeIdempotencyKeyRepository(_FakeRepository):
         self._s.idempotency.pop((user_id, key), None)
 
     def prune(self, before: datetime, limit: int) -> int:
-        old = [k for k, r in self._s.idempotency.items() if r.created_at < before][:limit]
+        old = sorted((k for k, r in self._s.idempotency.items() if r.created_at < before),
+                     key=lambda k: self._s.idempotency[k].created_at)[:limit]
         for k in old:
             del self._s.idempotency[k]
         return len(old)

@@ -99,7 +99,8 @@ products = sa.Table(
     sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
 )
 
-ORDER_STATUSES = ("pending", "success", "failed", "timeout")
+ORDER_STATUSES = ("pending", "success", "failed", "timeout", "authorized", "refunded",
+                  "voided")
 
 orders = sa.Table(
     "orders", metadata,
@@ -116,10 +117,18 @@ orders = sa.Table(
     sa.Column("provider_order_id", sa.String(64), nullable=True, index=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # The sums of the order's ledger (payment_events), in minor units of `currency`:
+    # written in the same transaction as every entry they count.
+    sa.Column("paid_amount", sa.BigInteger, nullable=False),
+    sa.Column("refunded_amount", sa.BigInteger, nullable=False),
+    # Refunds, voids and captures asked of the provider and not settled yet.
+    sa.Column("held_amount", sa.BigInteger, nullable=False),
     sa.CheckConstraint(
         "status IN (" + ", ".join(f"'{status}'" for status in ORDER_STATUSES) + ")",
         name="status_known",
     ),
+    sa.CheckConstraint("held_amount >= 0 AND refunded_amount >= 0 AND paid_amount >= 0",
+                       name="amounts_not_negative"),
     # The expiry sweep: pending orders whose deadline has passed, earliest first. (No index
     # on created_at alone: every expiry writes an entry in each index, and the staff's
     # all-orders listing is rare enough to sort.)
@@ -141,19 +150,32 @@ order_lines = sa.Table(
     sa.CheckConstraint("quantity > 0", name="quantity_positive"),
 )
 
+# The ledger: every transaction at the provider, and every one the shop reserved before
+# asking the provider for it (a refund, void or capture, whose id the answer or the callback
+# fills in).
 payment_events = sa.Table(
     "payment_events", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    # The provider's transaction id: a callback is recorded once, however often it arrives.
-    sa.Column("transaction_id", sa.String(64), nullable=False),
+    # The provider's transaction id: a callback is recorded once, however often it arrives,
+    # and a refund's answer and its callback count once. NULL until the provider names it.
+    sa.Column("transaction_id", sa.String(64), nullable=True),
     sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=True, index=True),
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.Column("currency", Currency, nullable=False),
     sa.Column("success", sa.Boolean, nullable=False),
     sa.Column("pending", sa.Boolean, nullable=False),
     sa.Column("is_reversal", sa.Boolean, nullable=False),
-    sa.Column("outcome", sa.String(32), nullable=False),
+    # What the callback did; NULL for a movement the shop started and no callback settled.
+    sa.Column("outcome", sa.String(32), nullable=True),
     sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("movement", sa.String(16), nullable=False),
+    sa.Column("result", sa.String(16), nullable=False),
+    # The staff member who asked for it; NULL: the customer or the provider's dashboard.
+    sa.Column("started_by", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("parent_transaction_id", sa.String(64), nullable=True),
+    sa.Column("restock", sa.Boolean, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=True),
     sa.UniqueConstraint("transaction_id"),
 )
 
@@ -163,6 +185,8 @@ idempotency_keys = sa.Table(
               primary_key=True),
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("fingerprint", sa.String(128), nullable=False),
-    sa.Column("order_id", sa.Integer, sa.ForeignKey("orders.id"), nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+    # The answer the first request got, replayed to repeats; NULL while it runs.
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("body", sa.Text, nullable=True),
 )

@@ -21,7 +21,7 @@ from shop_core.use_cases.transitions import flag_for_refund, move, write_balance
 
 # A conditional update can lose to a concurrent writer; each attempt reloads and decides
 # again, and one writer always wins, so few are ever needed.
-ATTEMPTS = 5
+ATTEMPTS = 10
 
 
 def effect(order: Order, entry: PaymentEvent, held: int) -> tuple[Balance, OrderEvent | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -11,10 +12,18 @@ import sqlalchemy as sa
 
 from shop_adapters.sqlalchemy.database import Database
 from shop_core.catalogue import OutOfStock, ProductQuery, StockLine
+from shop_core.errors import Conflict
+from shop_core.ledger import Movement, Result
+from shop_core.money import Money
 from shop_core.orders import CartLine, Order, OrderStatus
-from shop_core.payments import CallbackOutcome
-from shop_core.testing import FakeClock, FakeExpiryScheduler, FakePaymentGateway
-from shop_core.use_cases import expiry, ordering, payments
+from shop_core.payments import CallbackOutcome, PaymentEvent, ProviderTransaction
+from shop_core.testing import (
+    FakeClock,
+    FakeExpiryScheduler,
+    FakePaymentGateway,
+    FakePaymentOperations,
+)
+from shop_core.use_cases import expiry, operations, ordering, payments
 
 from .support import NOW, add_product, add_user, callback, run_together, stock_of
 
@@ -234,3 +243,39 @@ def test_multi_line_carts_selling_a_product_out_neither_deadlock_nor_fail(
     placed = sum(isinstance(outcome, Order) for outcome in outcomes)
     assert placed == 25 and len(outcomes) == 96
     assert [stock_of(pg_db, p.id or 0) for p in (mug, bag, lantern)] == [975, 975, 0]
+
+
+class _SlowProvider(FakePaymentOperations):
+    """Answers after a pause, so that every racing refund is in flight at once."""
+
+    def refund(self, order: Order, transaction_id: str, amount: Money) -> ProviderTransaction:
+        time.sleep(0.05)
+        return super().refund(order, transaction_id, amount)
+
+
+@pytest.mark.parametrize("amount", ["60.00", "150.00"])
+def test_staff_refunding_one_order_at_once_never_refund_more_than_was_paid(
+        pg_db: Database, amount: str) -> None:
+    clock = FakeClock(NOW)
+    product = add_product(pg_db, price=10_000, stock=5)
+    staff = add_user(pg_db, username="staff", is_staff=True)
+    order = _place(pg_db, _services(clock), add_user(pg_db).id or 0, (product.id or 0, 2))
+    payments.apply_payment_callback(pg_db.unit_of_work(), clock, callback(order, "pay-1"))
+    provider = _SlowProvider()
+    services = operations.OperationServices(provider, clock)
+    wanted = Money.parse(amount, "EGP")
+    results = run_together(8, lambda _: operations.refund_order(
+        pg_db.unit_of_work(), services,
+        operations.Refund(order.id or 0, staff.id or 0, wanted)))
+    done = [r for r in results if isinstance(r, PaymentEvent)]
+    refused = [r for r in results if isinstance(r, Conflict)]
+    assert len(done) + len(refused) == 8, results
+    assert len(done) == 20_000 // wanted.amount  # 3 of 60.00, 1 of 150.00
+    assert len(provider.calls) == len(done)  # the refused ones never reached the provider
+    settled = _get(pg_db, order.id or 0)
+    assert settled.balance.refunded == len(done) * wanted.amount <= settled.balance.paid
+    assert settled.balance.held == 0
+    with pg_db.unit_of_work() as uow:
+        ledger = uow.payment_events.list_for_order(order.id or 0)
+    assert sum(e.amount.amount for e in ledger if e.movement is Movement.REFUND
+               and e.result is Result.SUCCEEDED) == settled.balance.refunded

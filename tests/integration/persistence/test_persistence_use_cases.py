@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import itertools
 from datetime import timedelta
 
@@ -10,6 +12,7 @@ import pytest
 from shop_adapters.sqlalchemy.database import Database
 from shop_core.catalogue import OutOfStock, ProductQuery
 from shop_core.errors import (
+    Conflict,
     AuthenticationFailed,
     IdempotencyMismatch,
     NotFound,
@@ -25,7 +28,7 @@ from shop_core.testing import (
     FakePasswordHasher,
     FakePaymentGateway,
 )
-from shop_core.use_cases import accounts, catalogue, expiry, ordering, payments
+from shop_core.use_cases import accounts, catalogue, expiry, idempotency, ordering, payments
 
 from .support import NOW, ProductMaker, UserMaker, callback, stock_of
 
@@ -47,8 +50,8 @@ def services(gateway: FakePaymentGateway, clock: FakeClock) -> ordering.Ordering
 
 
 def _place(db: Database, services: ordering.OrderingServices, user_id: int,
-           *lines: tuple[int, int], key: str | None = None) -> Order:
-    command = ordering.PlaceOrder(user_id, tuple(CartLine(p, q) for p, q in lines), key)
+           *lines: tuple[int, int]) -> Order:
+    command = ordering.PlaceOrder(user_id, tuple(CartLine(p, q) for p, q in lines))
     return ordering.place_order(db.unit_of_work(), services, command)
 
 
@@ -140,16 +143,18 @@ def test_out_of_stock_changes_nothing(db: Database, services: ordering.OrderingS
     assert ordering.list_orders(db.unit_of_work(), OrderQuery()).count == 0
 
 
-def test_an_idempotency_key_returns_the_first_order_and_refuses_another_cart(
-        db: Database, services: ordering.OrderingServices, make_user: UserMaker,
-        make_product: ProductMaker) -> None:
-    user = make_user()
-    product = make_product(stock=5)
-    first = _place(db, services, user.id or 0, (product.id or 0, 2), key="k1")
-    again = _place(db, services, user.id or 0, (product.id or 0, 2), key="k1")
-    assert again.id == first.id and stock_of(db, product.id or 0) == 3
+def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_request(
+        db: Database, services: ordering.OrderingServices, make_user: UserMaker) -> None:
+    user_id = make_user().id or 0
+    claim = functools.partial(idempotency.claim, db.unit_of_work(), services.clock, user_id,
+                              "k1")
+    assert claim("request-a") is None
+    with pytest.raises(Conflict, match="in progress"):
+        claim("request-a")
+    idempotency.remember(db.unit_of_work(), user_id, "k1", idempotency.Answer(502, "{}"))
+    assert claim("request-a") == idempotency.Answer(502, "{}")
     with pytest.raises(IdempotencyMismatch):
-        _place(db, services, user.id or 0, (product.id or 0, 1), key="k1")
+        claim("request-b")
 
 
 def test_a_failing_gateway_fails_the_order_and_gives_the_stock_back(

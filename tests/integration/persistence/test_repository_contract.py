@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from attrs import evolve
 
 from shop_core.accounts import RefreshToken
 from shop_core.catalogue import Shortfall, StockLine
 from shop_core.errors import AlreadyExists
+from shop_core.ledger import Balance, Movement, Result
 from shop_core.money import Money
 from shop_core.orders import OrderQuery, OrderStatus
 from shop_core.payments import CallbackOutcome, PaymentEvent, PaymentIntention
@@ -281,22 +284,82 @@ def test_payment_events_are_recorded_once_per_transaction_id(
                                              outcome=CallbackOutcome.UNKNOWN_ORDER)) is True
         uow.commit()
     with uow:
-        assert uow.payment_events.list_for_order(order.id or 0) == [event]
+        [stored] = uow.payment_events.list_for_order(order.id or 0)
+        assert evolve(stored, id=None) == event
 
 
-def test_idempotency_keys_are_unique_per_user(
+def test_a_reserved_movement_gets_its_transaction_id_once(
         uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
+    staff = make_user(username="staff")
+    order = place(uow, an_order(make_user().id or 0, [a_line(make_product().id or 0)]))
+    reserved = PaymentEvent(None, order.id, Money(500, "EGP"), False, True, True, None, NOW,
+                            movement=Movement.REFUND, result=Result.PENDING,
+                            started_by=staff.id, parent_transaction_id="tx-1",
+                            reason="broken", updated_at=NOW)
+    with uow:
+        first = uow.payment_events.reserve(reserved)
+        second = uow.payment_events.reserve(reserved)
+        assert first.id and second.id and first.id != second.id
+        settled = evolve(first, transaction_id="tx-9", result=Result.SUCCEEDED)
+        assert uow.payment_events.update(settled) is True
+        assert uow.payment_events.update(evolve(second, transaction_id="tx-9")) is False
+        uow.commit()
+    with uow:
+        assert uow.payment_events.get_by_transaction_id("tx-9") == settled
+        assert uow.payment_events.get(second.id) == second
+        assert uow.payment_events.list_for_order(order.id or 0) == [settled, second]
+
+
+def test_an_order_update_is_conditional_on_the_balance_read(
+        uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
+    order = place(uow, an_order(make_user().id or 0, [a_line(make_product().id or 0)]))
+    with uow:
+        stored = uow.orders.get(order.id or 0)
+        assert stored is not None and stored.balance == Balance()
+        stored.balance = Balance(1000, 0, 400)
+        assert uow.orders.update(stored, expected_status=stored.status,
+                                 expected_balance=Balance()) is True
+        stale = evolve(stored, balance=Balance(1000, 0, 900))
+        assert uow.orders.update(stale, expected_status=stored.status,
+                                 expected_balance=Balance()) is False
+        uow.commit()
+    with uow:
+        again = uow.orders.get(order.id or 0)
+        assert again is not None and again.balance == Balance(1000, 0, 400)
+        assert again.paid_amount == Money(1000, "EGP")
+
+
+def test_idempotency_keys_are_unique_per_user_and_remember_their_answer(
+        uow: UnitOfWork, make_user: UserMaker) -> None:
     alice, bob = make_user(username="alice"), make_user(username="bob")
-    order = place(uow, an_order(alice.id or 0, [a_line(make_product().id or 0)]))
-    record = IdempotencyRecord(alice.id or 0, "key-1", "f" * 64, order.id or 0, NOW)
+    record = IdempotencyRecord(alice.id or 0, "key-1", "f" * 64, NOW)
     with uow:
         assert uow.idempotency_keys.add(record) is True
         assert uow.idempotency_keys.add(evolve(record, fingerprint="other")) is False
         assert uow.idempotency_keys.add(evolve(record, user_id=bob.id or 0)) is True
+        uow.idempotency_keys.complete(alice.id or 0, "key-1", 201, '{"id": 1}')
         uow.commit()
     with uow:
-        assert uow.idempotency_keys.get(alice.id or 0, "key-1") == record
+        assert uow.idempotency_keys.get(alice.id or 0, "key-1") == evolve(
+            record, status=201, body='{"id": 1}')
         assert uow.idempotency_keys.get(alice.id or 0, "key-2") is None
+        uow.idempotency_keys.forget(bob.id or 0, "key-1")
+        assert uow.idempotency_keys.get(bob.id or 0, "key-1") is None
+        uow.commit()
+
+
+def test_old_idempotency_keys_are_pruned(uow: UnitOfWork, make_user: UserMaker) -> None:
+    user_id = make_user().id or 0
+    with uow:
+        for age in range(5):
+            uow.idempotency_keys.add(IdempotencyRecord(user_id, f"k{age}", "f",
+                                                       NOW - timedelta(hours=20 + age)))
+        assert uow.idempotency_keys.prune(NOW - timedelta(hours=22), limit=1) == 1
+        assert uow.idempotency_keys.prune(NOW - timedelta(hours=22), limit=10) == 1
+        uow.commit()
+    with uow:
+        assert [uow.idempotency_keys.get(user_id, f"k{age}") is not None
+                for age in range(5)] == [True, True, True, False, False]
 
 
 def test_emails_are_stored_in_lower_case(uow: UnitOfWork, make_user: UserMaker) -> None:

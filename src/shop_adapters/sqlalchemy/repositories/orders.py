@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from shop_adapters.sqlalchemy.tables import (
 from shop_core.catalogue import (
     StockLine,
 )
+from shop_core.ledger import Balance
 from shop_core.money import Money
 from shop_core.orders import Order, OrderLine, OrderQuery, OrderStatus
 from shop_core.pagination import Page
@@ -38,7 +39,13 @@ def _order(row: Row[Any], lines: Iterable[Row[Any]]) -> Order:
                               line.quantity) for line in lines),
         currency=row.currency, expires_at=row.expires_at, created_at=row.created_at,
         updated_at=row.updated_at, payment=payment, needs_refund=row.needs_refund,
+        balance=Balance(row.paid_amount, row.refunded_amount, row.held_amount),
     )
+
+
+def _balance_values(balance: Balance) -> dict[str, int]:
+    return {"paid_amount": balance.paid, "refunded_amount": balance.refunded,
+            "held_amount": balance.held}
 
 
 def _payment_values(payment: PaymentIntention | None) -> dict[str, str | None]:
@@ -103,11 +110,20 @@ _ORDER_BY = {column.name: sa.select(orders).where(column == sa.bindparam("value"
 _LINES_OF_ORDERS = (sa.select(order_lines)
                     .where(order_lines.c.order_id.in_(sa.bindparam("order_ids", expanding=True)))
                     .order_by(order_lines.c.order_id, order_lines.c.id))
-# Conditional on the status the writer read (see `update`).
+# Conditional on the status and the balance the writer read (see `update`).
 _MOVE_ORDER = (orders.update()
                .where(orders.c.id == sa.bindparam("order_id"),
-                      orders.c.status == sa.bindparam("expected_status")))
+                      orders.c.status == sa.bindparam("expected_status"),
+                      orders.c.paid_amount == sa.bindparam("read_paid"),
+                      orders.c.refunded_amount == sa.bindparam("read_refunded"),
+                      orders.c.held_amount == sa.bindparam("read_held")))
 _ATTACH_PAYMENT = orders.update().where(orders.c.id == sa.bindparam("order_id"))
+
+
+def _status_among(statuses: Sequence[OrderStatus]) -> sa.ColumnElement[bool]:
+    if len(statuses) == 1:
+        return orders.c.status == statuses[0].value
+    return orders.c.status.in_([status.value for status in statuses])
 
 
 class SqlOrderRepository(Repository):
@@ -116,7 +132,7 @@ class SqlOrderRepository(Repository):
             "user_id": order.user_id, "status": order.status.value, "currency": order.currency,
             "expires_at": order.expires_at, "needs_refund": order.needs_refund,
             "created_at": order.created_at, "updated_at": order.updated_at,
-            **_payment_values(order.payment),
+            **_payment_values(order.payment), **_balance_values(order.balance),
         }
         if self._dialect.is_postgresql:
             order_id = self._conn.execute(_INSERT_ORDER_WITH_LINES, {
@@ -153,14 +169,19 @@ class SqlOrderRepository(Repository):
         return Page(items=[_order(row, lines.get(row.id, [])) for row in rows],
                     count=count, request=query.page)
 
-    def update(self, order: Order, *, expected_status: OrderStatus) -> bool:
-        # Conditional on the status this writer read: of several racing writers (expiry,
-        # callbacks, the gateway-failure path) exactly one moves the order, so its stock is
-        # released or re-taken at most once.
+    def update(self, order: Order, *, expected_status: OrderStatus,
+               expected_balance: Balance | None = None) -> bool:
+        # Conditional on the status and balance this writer read: of several racing writers
+        # (expiry, callbacks, refunds, the gateway-failure path) exactly one moves the
+        # order, so its stock is released or re-taken at most once, and no amount is held
+        # or counted twice. On PostgreSQL a writer that waited for another's row lock
+        # re-checks the condition against the committed row.
+        read = expected_balance or order.balance
         result = self._conn.execute(_MOVE_ORDER, {
             "order_id": order.id, "expected_status": expected_status.value,
             "status": order.status.value, "needs_refund": order.needs_refund,
-            "updated_at": order.updated_at})
+            "updated_at": order.updated_at, **_balance_values(order.balance),
+            "read_paid": read.paid, "read_refunded": read.refunded, "read_held": read.held})
         if result.rowcount != 1:
             return False
         if expected_status is OrderStatus.PENDING and order.status is OrderStatus.TIMEOUT:
@@ -172,8 +193,9 @@ class SqlOrderRepository(Repository):
         self._conn.execute(_ATTACH_PAYMENT,
                            {"order_id": order_id, "updated_at": now, **_payment_values(payment)})
 
-    def expire_overdue(self, now: datetime, limit: int,
-                       target: OrderStatus) -> dict[int, list[StockLine]]:
+    def expire_overdue(self, now: datetime, limit: int, target: OrderStatus,
+                       among: Sequence[OrderStatus] = (OrderStatus.PENDING,),
+                       ) -> dict[int, list[StockLine]]:
         postgres = self._dialect.is_postgresql
         # Earliest deadline first, which walks ix_orders_status_expires_at and stops after
         # `limit` rows. Ordering by id alone walked the primary key past every order
@@ -186,7 +208,7 @@ class SqlOrderRepository(Repository):
         order = [orders.c.expires_at] if postgres else [orders.c.expires_at, orders.c.id]
         overdue = (
             sa.select(orders.c.id)
-            .where(orders.c.status == OrderStatus.PENDING.value, orders.c.expires_at <= now)
+            .where(_status_among(among), orders.c.expires_at <= now)
             .order_by(*order).limit(limit)
         )
         if postgres:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from attrs import evolve
 from sqlalchemy.engine import Row
 
 from shop_adapters.sqlalchemy.repositories.base import Repository
@@ -12,6 +13,9 @@ from shop_adapters.sqlalchemy.tables import (
     idempotency_keys,
     payment_events,
 )
+from datetime import datetime
+
+from shop_core.ledger import Movement, Result
 from shop_core.money import Money
 from shop_core.payments import CallbackOutcome, PaymentEvent
 from shop_core.ports import IdempotencyRecord
@@ -21,19 +25,63 @@ def _payment_event(row: Row[Any]) -> PaymentEvent:
     return PaymentEvent(
         transaction_id=row.transaction_id, order_id=row.order_id,
         amount=Money(row.amount, row.currency), success=row.success, pending=row.pending,
-        is_reversal=row.is_reversal, outcome=CallbackOutcome(row.outcome),
-        received_at=row.received_at)
+        is_reversal=row.is_reversal,
+        outcome=CallbackOutcome(row.outcome) if row.outcome is not None else None,
+        received_at=row.received_at, id=row.id, movement=Movement(row.movement),
+        result=Result(row.result), started_by=row.started_by,
+        parent_transaction_id=row.parent_transaction_id, restock=row.restock,
+        reason=row.reason, updated_at=row.updated_at)
+
+
+def _values(event: PaymentEvent) -> dict[str, Any]:
+    return {
+        "transaction_id": event.transaction_id, "order_id": event.order_id,
+        "amount": event.amount.amount, "currency": event.amount.currency,
+        "success": event.success, "pending": event.pending,
+        "is_reversal": event.is_reversal,
+        "outcome": event.outcome.value if event.outcome is not None else None,
+        "received_at": event.received_at, "movement": event.movement.value,
+        "result": event.result.value, "started_by": event.started_by,
+        "parent_transaction_id": event.parent_transaction_id, "restock": event.restock,
+        "reason": event.reason, "updated_at": event.updated_at,
+    }
+
+
+_BY_ID = sa.select(payment_events).where(payment_events.c.id == sa.bindparam("value"))
+_BY_TRANSACTION = sa.select(payment_events).where(
+    payment_events.c.transaction_id == sa.bindparam("value"))
 
 
 class SqlPaymentEventRepository(Repository):
     def add(self, event: PaymentEvent) -> bool:
-        return self._insert_ignoring_conflict(payment_events, {
-            "transaction_id": event.transaction_id, "order_id": event.order_id,
-            "amount": event.amount.amount, "currency": event.amount.currency,
-            "success": event.success, "pending": event.pending,
-            "is_reversal": event.is_reversal, "outcome": event.outcome.value,
-            "received_at": event.received_at,
-        }, ["transaction_id"])
+        return self._insert_ignoring_conflict(payment_events, _values(event),
+                                              ["transaction_id"])
+
+    def reserve(self, event: PaymentEvent) -> PaymentEvent:
+        event_id = self._conn.execute(
+            payment_events.insert().values(_values(event)).returning(payment_events.c.id)
+        ).scalar_one()
+        return evolve(event, id=event_id)
+
+    def get(self, event_id: int) -> PaymentEvent | None:
+        row = self._conn.execute(_BY_ID, {"value": event_id}).first()
+        return _payment_event(row) if row is not None else None
+
+    def get_by_transaction_id(self, transaction_id: str) -> PaymentEvent | None:
+        row = self._conn.execute(_BY_TRANSACTION, {"value": transaction_id}).first()
+        return _payment_event(row) if row is not None else None
+
+    def update(self, event: PaymentEvent) -> bool:
+        # The unique transaction id settles races: of an answer and a callback naming the
+        # same transaction for two entries, the second write conflicts and is refused.
+        try:
+            with self._conn.begin_nested():
+                self._conn.execute(payment_events.update()
+                                   .where(payment_events.c.id == event.id)
+                                   .values(_values(event)))
+        except sa.exc.IntegrityError:
+            return False
+        return True
 
     def list_for_order(self, order_id: int) -> list[PaymentEvent]:
         rows = self._conn.execute(
@@ -50,10 +98,29 @@ class SqlIdempotencyKeyRepository(Repository):
         if row is None:
             return None
         return IdempotencyRecord(user_id=row.user_id, key=row.key, fingerprint=row.fingerprint,
-                                 order_id=row.order_id, created_at=row.created_at)
+                                 created_at=row.created_at, status=row.status, body=row.body)
 
     def add(self, record: IdempotencyRecord) -> bool:
         return self._insert_ignoring_conflict(idempotency_keys, {
             "user_id": record.user_id, "key": record.key, "fingerprint": record.fingerprint,
-            "order_id": record.order_id, "created_at": record.created_at,
+            "created_at": record.created_at, "status": record.status, "body": record.body,
         }, ["user_id", "key"])
+
+    def complete(self, user_id: int, key: str, status: int, body: str) -> None:
+        self._conn.execute(idempotency_keys.update().where(*self._key(user_id, key))
+                           .values(status=status, body=body))
+
+    def forget(self, user_id: int, key: str) -> None:
+        self._conn.execute(idempotency_keys.delete().where(*self._key(user_id, key)))
+
+    def prune(self, before: datetime, limit: int) -> int:
+        oldest = (sa.select(idempotency_keys.c.user_id, idempotency_keys.c.key)
+                  .where(idempotency_keys.c.created_at < before)
+                  .order_by(idempotency_keys.c.created_at).limit(limit))
+        chosen = sa.tuple_(idempotency_keys.c.user_id, idempotency_keys.c.key).in_(oldest)
+        return len(self._conn.execute(idempotency_keys.delete().where(chosen)
+                                      .returning(idempotency_keys.c.key)).all())
+
+    @staticmethod
+    def _key(user_id: int, key: str) -> tuple[sa.ColumnElement[bool], ...]:
+        return (idempotency_keys.c.user_id == user_id, idempotency_keys.c.key == key)
