@@ -8,13 +8,22 @@ from typing import Any
 from attrs import define, field
 from flask import current_app
 
-from shop_adapters.jobs.periodic import SWEEP_DUTY, PeriodicDuty
+from shop_adapters.jobs.periodic import PRUNE_KEYS_DUTY, SWEEP_DUTY, PeriodicDuty
 from shop_adapters.passwords import Argon2PasswordHasher
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_adapters.sqlalchemy.database import Database
 from shop_core.clock import SystemClock
-from shop_core.ports import Clock, ExpiryScheduler, PasswordHasher, PaymentGateway, UnitOfWork
+from shop_core.ports import (
+    Clock,
+    ExpiryScheduler,
+    PasswordHasher,
+    PaymentGateway,
+    PaymentOperations,
+    UnitOfWork,
+)
 from shop_core.use_cases.expiry import expire_overdue_orders
+from shop_core.use_cases.idempotency import prune_keys
+from shop_core.use_cases.operations import OperationServices
 from shop_core.use_cases.ordering import OrderingServices
 from shop_web.config import Settings
 from shop_web.metrics import MeteredGateway, MovementMetrics, watch_pools
@@ -22,6 +31,8 @@ from shop_web.services import Accounts, Catalogue, Orders
 
 # The RQ job that expires one order (`shop_web.jobs`), named once for the queue adapter.
 EXPIRE_ORDER_JOB = "shop_web.jobs.expire_order"
+# Idempotency keys live a day; pruning them now and then is plenty.
+PRUNE_KEYS_INTERVAL_SECONDS = 600.0
 
 
 class NoExpiryScheduler:
@@ -42,6 +53,7 @@ class Shop:
     gateway: PaymentGateway
     scheduler: ExpiryScheduler
     paymob: PaymobSettings
+    operations: PaymentOperations
     redis: Any = None
     accounts: Accounts = field(init=False)
     catalogue: Catalogue = field(init=False)
@@ -54,11 +66,15 @@ class Shop:
         self.catalogue = Catalogue(self.uow, self.clock)
         self.orders = Orders(self.uow, OrderingServices(
             gateway=self.gateway, scheduler=self.scheduler, clock=self.clock,
-            payment_timeout=self.settings.order_payment_timeout))
+            payment_timeout=self.settings.order_payment_timeout),
+            OperationServices(self.operations, self.clock))
         self.duties = (PeriodicDuty(SWEEP_DUTY, self.expire_overdue_orders,
                                     self.database.exclusively,
                                     self.settings.expiry_sweep_interval,
-                                    "Expired %d overdue orders"),)
+                                    "Expired %d overdue orders"),
+                       PeriodicDuty(PRUNE_KEYS_DUTY, self.prune_idempotency_keys,
+                                    self.database.exclusively, PRUNE_KEYS_INTERVAL_SECONDS,
+                                    "Pruned %d idempotency keys past their day"))
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return self.database.unit_of_work(read_only=read_only)
@@ -79,6 +95,10 @@ class Shop:
     def expire_overdue_orders(self) -> int:
         """Time out every overdue pending order now, in this process; returns how many."""
         return expire_overdue_orders(self.uow(), self.clock)
+
+    def prune_idempotency_keys(self) -> int:
+        """Delete the idempotency keys older than a day; returns how many."""
+        return prune_keys(self.uow(), self.clock)
 
     @property
     def queue_name(self) -> str:
@@ -117,13 +137,16 @@ def paymob_settings(settings: Settings) -> PaymobSettings:
 
 
 def build_shop(settings: Settings, *, clock: Clock | None = None,
-               gateway: PaymentGateway | None = None) -> Shop:
-    """Wire the real adapters for `settings`. `clock` and `gateway` may be replaced by tests
-    and benchmarks; everything else is always real."""
+               gateway: PaymentGateway | None = None,
+               operations: PaymentOperations | None = None) -> Shop:
+    """Wire the real adapters for `settings`. `clock`, `gateway` and `operations` may be
+    replaced by tests and benchmarks; everything else is always real."""
     clock = clock or SystemClock()
     paymob = paymob_settings(settings)
     if gateway is None:
         gateway = _gateway(settings, paymob, clock)
+    if operations is None:
+        operations = _operations(settings, paymob, clock)
     redis_client, scheduler = _scheduler(settings)
     hasher = (Argon2PasswordHasher.cheap() if settings.password_hash_profile == "cheap"
               else Argon2PasswordHasher())
@@ -131,7 +154,8 @@ def build_shop(settings: Settings, *, clock: Clock | None = None,
     watch_pools(database)
     return Shop(settings=settings, database=database,
                 clock=clock, hasher=hasher, gateway=MeteredGateway(gateway),
-                scheduler=scheduler, paymob=paymob, redis=redis_client)
+                scheduler=scheduler, paymob=paymob, operations=operations,
+                redis=redis_client)
 
 
 def _gateway(settings: Settings, paymob: PaymobSettings, clock: Clock) -> PaymentGateway:
@@ -142,6 +166,17 @@ def _gateway(settings: Settings, paymob: PaymobSettings, clock: Clock) -> Paymen
     from shop_adapters.paymob.sandbox import SandboxGateway
 
     return SandboxGateway(paymob, clock)
+
+
+def _operations(settings: Settings, paymob: PaymobSettings,
+                clock: Clock) -> PaymentOperations:
+    if settings.paymob_mode == "live":
+        from shop_adapters.paymob.operations import PaymobOperations
+
+        return PaymobOperations(paymob)
+    from shop_adapters.paymob.sandbox import SandboxOperations
+
+    return SandboxOperations(paymob, clock)
 
 
 def _scheduler(settings: Settings) -> tuple[Any, ExpiryScheduler]:

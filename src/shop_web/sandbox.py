@@ -10,8 +10,6 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-import threading
-from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -20,7 +18,7 @@ from shop_adapters.paymob.references import client_secret as client_secret_of
 from shop_adapters.paymob.sandbox import (
     SANDBOX_CHECKOUT_PATH,
     build_transaction_callback,
-    deliver_until_acknowledged,
+    deliver_in_background,
     order_id_from_client_secret,
 )
 from shop_core.errors import NotFound
@@ -54,9 +52,7 @@ def pay() -> Response:
         order, success=action == "pay", transaction_id=secrets.randbelow(10**12) + 1,
         settings=shop.paymob, now=shop.clock.now(),
     )
-    webhook_url = shop.paymob.notification_url
-    threading.Thread(target=_deliver, args=(webhook_url, body, signature),
-                     name="sandbox-callback", daemon=True).start()
+    deliver_in_background(shop.paymob.notification_url, body, signature)
     return redirect(url_for("sandbox.result", clientSecret=client_secret,
                             expected="success" if action == "pay" else "failed"), code=303)
 
@@ -66,15 +62,6 @@ def result() -> str:
     order = _order_for(request.args.get("clientSecret", ""))
     return render_template("sandbox_result.html", order=order,
                            expected=request.args.get("expected", ""))
-
-
-def _deliver(url: str, body: dict[str, Any], signature: str) -> None:
-    status = deliver_until_acknowledged(url, body, signature, timeout=10.0)
-    if status is not None and status < 300:
-        log.info("Sandbox delivered a callback to %s: HTTP %s", url, status)
-    else:
-        log.warning("Sandbox gave up delivering a callback to %s: %s", url,
-                    f"HTTP {status}" if status else "unreachable")
 
 
 def _order_for(client_secret: str) -> Order:

@@ -14,9 +14,9 @@ from attrs import frozen
 from shop_core.accounts import RefreshToken, User
 from shop_core.catalogue import Product
 from shop_core.orders import Order
-from shop_core.payments import CallbackOutcome, PaymentCallback
+from shop_core.payments import CallbackOutcome, PaymentCallback, PaymentEvent
 from shop_core.ports import Clock, PasswordHasher, UnitOfWork
-from shop_core.use_cases import accounts, catalogue, ordering, payments
+from shop_core.use_cases import accounts, catalogue, operations, ordering, payments
 
 
 def new_token_id() -> str:
@@ -68,13 +68,23 @@ class Catalogue:
 
 @frozen
 class Orders:
-    """Placing orders and settling their payments."""
+    """Placing orders, settling their payments, and staff moving their money afterwards."""
 
     uow: Callable[[], UnitOfWork]
     services: ordering.OrderingServices
+    money: operations.OperationServices
 
     def place(self, command: ordering.PlaceOrder, customer: User | None = None) -> Order:
         return ordering.place_order(self.uow(), self.services, command, customer=customer)
 
     def apply_callback(self, callback: PaymentCallback) -> CallbackOutcome:
         return payments.apply_payment_callback(self.uow(), self.services.clock, callback)
+
+    def refund(self, command: operations.Refund) -> PaymentEvent:
+        return operations.refund_order(self.uow(), self.money, command)
+
+    def void(self, command: operations.Void) -> PaymentEvent:
+        return operations.void_order(self.uow(), self.money, command)
+
+    def capture(self, command: operations.Capture) -> PaymentEvent:
+        return operations.capture_order(self.uow(), self.money, command)

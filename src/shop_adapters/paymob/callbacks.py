@@ -17,7 +17,7 @@ from typing import Any
 from shop_adapters.paymob.references import DEFAULT_PREFIX, order_id_from_reference
 from shop_core.errors import InvalidSignature, ValidationError
 from shop_core.money import Money
-from shop_core.payments import PaymentCallback
+from shop_core.payments import PaymentCallback, ProviderTransaction
 
 # Paymob's documented order for the transaction processed (POST) callback, read from `obj`.
 # The transaction response (GET, the customer's redirect) carries the same values as flat
@@ -249,7 +249,39 @@ def _transaction(obj: Mapping[str, Any], reference_prefix: str) -> PaymentCallba
         order_id=order_id_from_reference(reference_prefix,
                                          read.optional_text("order.merchant_order_id")),
         provider_order_id=read.identifier("order.id"),
+        is_auth=read.boolean("is_auth", default=False),
+        is_capture=read.boolean("is_capture", default=False),
+        parent_transaction_id=parent_transaction_id(obj),
     )
     if read.errors:
         raise ValidationError({"obj": read.errors}, "The transaction callback is malformed.")
     return callback
+
+
+def parent_transaction_id(obj: Mapping[str, Any]) -> str | None:
+    """The transaction a refund, void or capture acts on: `parent_transaction`, an id (or,
+    in some of Paymob's answers, the parent transaction itself). Not signed, so only ever
+    used to name the parent, never to decide."""
+    parent = obj.get("parent_transaction")
+    if isinstance(parent, Mapping):
+        parent = parent.get("id")
+    if isinstance(parent, int) and not isinstance(parent, bool):
+        return str(parent)
+    return parent if isinstance(parent, str) and parent else None
+
+
+def read_transaction(obj: object) -> ProviderTransaction:
+    """Paymob's answer to a refund, void or capture: the transaction object it made (the
+    same shape as a callback's `obj`). `ValidationError` when it is not one."""
+    if not isinstance(obj, Mapping):
+        raise ValidationError({"body": ["Expected a JSON object."]},
+                              "The answer is not a transaction.")
+    read = _Reader(obj)
+    transaction = ProviderTransaction(
+        transaction_id=read.identifier("id"),
+        amount=Money(read.amount("amount_cents"), read.currency("currency")),
+        success=read.boolean("success"), pending=read.boolean("pending", default=False),
+        parent_transaction_id=parent_transaction_id(obj))
+    if read.errors:
+        raise ValidationError({"obj": read.errors}, "The answer is not a transaction.")
+    return transaction

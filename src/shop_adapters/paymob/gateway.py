@@ -109,28 +109,28 @@ class PaymobGateway:
                              type(error).__name__) from None
         if not 200 <= response.status_code < 300:
             raise self._fail(order, f"The payment provider refused the payment "
-                                    f"(HTTP {response.status_code}).", self._excerpt(response))
+                                    f"(HTTP {response.status_code}).", excerpt(response))
         try:
             data = response.json()
         except ValueError:
             raise self._fail(order, "The payment provider answered with something that is "
-                                    "not JSON.", self._excerpt(response)) from None
+                                    "not JSON.", excerpt(response)) from None
         return self._intention(order, data, response)
 
     def _intention(self, order: Order, data: object,
                    response: requests.Response) -> PaymentIntention:
         if not isinstance(data, Mapping):
             raise self._fail(order, "The payment provider's answer is not a JSON object.",
-                             self._excerpt(response))
+                             excerpt(response))
         client_secret, intention_id = data.get("client_secret"), data.get("id")
         if not isinstance(client_secret, str) or not client_secret:
             raise self._fail(order, "The payment provider's answer has no client secret.",
-                             self._excerpt(response))
+                             excerpt(response))
         if isinstance(intention_id, int) and not isinstance(intention_id, bool):
             intention_id = str(intention_id)
         if not isinstance(intention_id, str) or not intention_id:
             raise self._fail(order, "The payment provider's answer has no intention id.",
-                             self._excerpt(response))
+                             excerpt(response))
         return PaymentIntention(
             intention_id=intention_id,
             checkout_url=checkout_url(self._settings.api_base, self._settings.public_key,
@@ -141,23 +141,27 @@ class PaymobGateway:
     def _fail(self, order: Order, message: str, context: str = "") -> PaymentProviderError:
         """Log the failure (without secrets) and return the error to raise."""
         log.warning("Paymob intention for order %s failed: %s%s", order.id, message,
-                    f" [{self._redact(context)}]" if context else "")
+                    f" [{redact(self._settings, context)}]" if context else "")
         return PaymentProviderError(message)
 
-    def _excerpt(self, response: requests.Response) -> str:
-        try:
-            text = response.text
-        except Exception:  # pragma: no cover - undecodable bodies are unusual
-            return "<unreadable body>"
-        text = text[:_LOGGED_BODY_CHARS].replace("\n", " ")
-        return f"HTTP {response.status_code}: {text}"
 
-    def _redact(self, text: str) -> str:
-        # Paymob should never echo a secret back, but a log is no place to find out.
-        for secret in (self._settings.secret_key, self._settings.hmac_secret):
-            if secret:
-                text = text.replace(secret, "[redacted]")
-        return text
+
+def excerpt(response: requests.Response) -> str:
+    """The start of an answer's body, for a log line."""
+    try:
+        text = response.text
+    except Exception:  # pragma: no cover - undecodable bodies are unusual
+        return "<unreadable body>"
+    text = text[:_LOGGED_BODY_CHARS].replace("\n", " ")
+    return f"HTTP {response.status_code}: {text}"
+
+
+def redact(settings: PaymobSettings, text: str) -> str:
+    # Paymob should never echo a secret back, but a log is no place to find out.
+    for secret in (settings.secret_key, settings.hmac_secret):
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
 
 
 def _provider_order_id(value: object) -> str | None:

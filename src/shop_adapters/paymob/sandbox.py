@@ -9,8 +9,10 @@ applies it unchanged.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
+import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -21,9 +23,11 @@ from shop_adapters.paymob.callbacks import transaction_hmac
 from shop_adapters.paymob.references import merchant_reference
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_core.accounts import User
-from shop_core.errors import PaymentProviderError
+from shop_core.errors import PaymentProviderError, ProviderRefused
+from shop_core.ledger import Movement
+from shop_core.money import Money
 from shop_core.orders import Order
-from shop_core.payments import PaymentIntention
+from shop_core.payments import PaymentIntention, ProviderTransaction
 from shop_core.ports import Clock
 
 SANDBOX_CHECKOUT_PATH = "/sandbox/paymob/unifiedcheckout/"
@@ -33,6 +37,8 @@ PROVIDER_ORDER_OFFSET = 900_000_000
 SANDBOX_OWNER = 302852
 SANDBOX_PAN = "2346"
 SANDBOX_CARD_SUBTYPE = "MasterCard"
+
+log = logging.getLogger(__name__)
 
 _CLIENT_SECRET = re.compile(r"sandbox_([1-9][0-9]{0,17})_[A-Za-z0-9_-]{16,}")
 
@@ -75,24 +81,65 @@ class SandboxGateway:
         )
 
 
+class SandboxOperations:
+    """The core's `PaymentOperations`, offline: refunds, voids and captures are answered at
+    once, as Paymob answers them, and their signed callback follows over HTTP to the shop's
+    webhook from a background thread (never from the request that asked, which a
+    single-worker server could not answer meanwhile). A void of a payment made on an
+    earlier day (UTC) is refused, as Paymob refuses one after settlement."""
+
+    def __init__(self, settings: PaymobSettings, clock: Clock) -> None:
+        self._settings = settings
+        self._clock = clock
+
+    def refund(self, order: Order, transaction_id: str, amount: Money) -> ProviderTransaction:
+        return self._make(order, Movement.REFUND, transaction_id, amount.amount)
+
+    def void(self, order: Order, transaction_id: str) -> ProviderTransaction:
+        if order.created_at.astimezone(UTC).date() < self._clock.now().astimezone(UTC).date():
+            raise ProviderRefused("The sandbox refused the void: the payment was settled.")
+        return self._make(order, Movement.VOID, transaction_id, order.total.amount)
+
+    def capture(self, order: Order, transaction_id: str, amount: Money) -> ProviderTransaction:
+        return self._make(order, Movement.CAPTURE, transaction_id, amount.amount)
+
+    def _make(self, order: Order, movement: Movement, parent: str,
+              amount: int) -> ProviderTransaction:
+        transaction_id = secrets.randbelow(10**12) + 1
+        body, signature = build_transaction_callback(
+            order, success=True, transaction_id=transaction_id, settings=self._settings,
+            now=self._clock.now(), movement=movement, amount=amount,
+            parent_transaction_id=int(parent))
+        deliver_in_background(self._settings.notification_url, body, signature)
+        return ProviderTransaction(transaction_id=str(transaction_id),
+                                   amount=Money(amount, order.currency), success=True,
+                                   parent_transaction_id=parent)
+
+
 def _paymob_time(moment: datetime) -> str:
     # Paymob writes naive ISO timestamps with microseconds, e.g. 2024-06-13T11:33:44.592345.
     return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
 
 
 def build_transaction_callback(order: Order, *, success: bool, transaction_id: int,
-                               settings: PaymobSettings,
-                               now: datetime) -> tuple[dict[str, Any], str]:
+                               settings: PaymobSettings, now: datetime,
+                               movement: Movement = Movement.PAYMENT,
+                               amount: int | None = None,
+                               parent_transaction_id: int | None = None,
+                               ) -> tuple[dict[str, Any], str]:
     """The body of a transaction processed callback for a card payment of `order` (approved
     when `success`, else declined), shaped like Paymob's, and its hmac signed with
-    `settings.hmac_secret`. Send it with `deliver_callback`."""
+    `settings.hmac_secret`; or, with `movement`, for the refund, void or capture of
+    `amount` (default: the total) it made of the transaction `parent_transaction_id`. Send
+    it with `deliver_callback`."""
     if order.id is None:
         raise ValueError("Only a stored order can be paid.")
     payment = order.payment
     provider_order_id = (payment.provider_order_id if payment and payment.provider_order_id
                          else sandbox_provider_order_id(order.id))
     reference = merchant_reference(settings.reference_prefix, order.id)
-    amount = order.total.amount
+    amount = order.total.amount if amount is None else amount
+    child = parent_transaction_id is not None
     created = _paymob_time(now)
     integration_id = settings.integration_ids[0] if settings.integration_ids else 1
     obj: dict[str, Any] = {
@@ -100,15 +147,15 @@ def build_transaction_callback(order: Order, *, success: bool, transaction_id: i
         "pending": False,
         "amount_cents": amount,
         "success": success,
-        "is_auth": False,
-        "is_capture": False,
+        "is_auth": movement is Movement.AUTHORIZATION,
+        "is_capture": movement is Movement.CAPTURE,
         "is_standalone_payment": True,
         "is_voided": False,
         "is_refunded": False,
         "is_3d_secure": True,
         "integration_id": integration_id,
         "profile_id": SANDBOX_OWNER,
-        "has_parent_transaction": False,
+        "has_parent_transaction": child,
         "order": {
             "id": int(provider_order_id) if provider_order_id.isdigit() else provider_order_id,
             "created_at": _paymob_time(order.created_at),
@@ -125,7 +172,7 @@ def build_transaction_callback(order: Order, *, success: bool, transaction_id: i
             "is_canceled": False,
             "merchant_order_id": reference,
             "wallet_notification": None,
-            "paid_amount_cents": amount if success else 0,
+            "paid_amount_cents": order.total.amount if success else 0,
             "notify_user_with_email": False,
             "items": [
                 {"name": line.name, "description": line.name,
@@ -151,8 +198,8 @@ def build_transaction_callback(order: Order, *, success: bool, transaction_id: i
         "merchant_commission": 0,
         "installment": None,
         "discount_details": [],
-        "is_void": False,
-        "is_refund": False,
+        "is_void": movement is Movement.VOID,
+        "is_refund": movement is Movement.REFUND,
         "data": {
             "message": "Approved" if success else "Do not honour",
             "txn_response_code": "APPROVED" if success else "DECLINED",
@@ -176,7 +223,7 @@ def build_transaction_callback(order: Order, *, success: bool, transaction_id: i
         "bill_balanced": False,
         "is_bill": False,
         "owner": SANDBOX_OWNER,
-        "parent_transaction": None,
+        "parent_transaction": parent_transaction_id,
     }
     body = {"type": "TRANSACTION", "obj": obj, "issuer_bank": None,
             "transaction_processed_callback_responses": ""}
@@ -187,6 +234,20 @@ def build_transaction_callback(order: Order, *, success: bool, transaction_id: i
 # not acknowledge it, as Paymob's emulators do: a restart or a database outage of the shop
 # must not lose a payment in development either.
 CALLBACK_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0)
+
+
+def deliver_in_background(webhook_url: str, body: dict[str, Any], hmac: str) -> None:
+    """Deliver a callback from a thread of its own, as Paymob's servers would, until the
+    webhook acknowledges it."""
+    def deliver() -> None:
+        status = deliver_until_acknowledged(webhook_url, body, hmac, timeout=10.0)
+        if status is not None and status < 300:
+            log.info("Sandbox delivered a callback to %s: HTTP %s", webhook_url, status)
+        else:
+            log.warning("Sandbox gave up delivering a callback to %s: %s", webhook_url,
+                        f"HTTP {status}" if status else "unreachable")
+
+    threading.Thread(target=deliver, name="sandbox-callback", daemon=True).start()
 
 
 def deliver_until_acknowledged(webhook_url: str, body: dict[str, Any], hmac: str, *,

@@ -1,4 +1,5 @@
-"""Orders: customers place and read their own; staff read everyone's."""
+"""Orders: customers place and read their own; staff read everyone's, and move their money
+after the payment (refunds, voids, captures) and read their ledger."""
 
 from __future__ import annotations
 
@@ -7,20 +8,31 @@ from typing import Any
 from flask import Response, jsonify
 
 from shop_core.accounts import User
+from shop_core.errors import ValidationError
+from shop_core.ledger import Result
+from shop_core.money import Money
 from shop_core.orders import CartLine, Order, OrderQuery, OrderStatus
+from shop_core.payments import PaymentEvent
+from shop_core.use_cases.operations import Capture, Refund, Void, ledger_of
 from shop_core.use_cases.ordering import PlaceOrder, get_order, list_orders
 from shop_web.api.base import ShopBlueprint
 from shop_web.api.caller import require_user, user_id
 from shop_web.api.pagination import page_body, page_request
 from shop_web.bootstrap import current_shop
+from shop_web.idempotency import idempotent
 from shop_web.schemas.fields import MAX_ID
 from shop_web.schemas.orders import (
+    CaptureRequestSchema,
     IdempotencyHeaderSchema,
+    LedgerEntrySchema,
+    LedgerSchema,
     OrderPageSchema,
     OrderQuerySchema,
     OrderSchema,
     OutOfStockSchema,
     PlaceOrderSchema,
+    RefundRequestSchema,
+    RequiredIdempotencyHeaderSchema,
 )
 
 blueprint = ShopBlueprint("orders", __name__, url_prefix="/api/v1",
@@ -30,6 +42,9 @@ _FOR_STAFF = OrderSchema()
 _FOR_CUSTOMER = OrderSchema(exclude=("user_id",))
 _FOR_STAFF_MANY = OrderSchema(many=True)
 _FOR_CUSTOMER_MANY = OrderSchema(many=True, exclude=("user_id",))
+_ENTRY = LedgerEntrySchema()
+_LEDGER = LedgerSchema()
+_ORDER_PATH = f"/orders/<int(min=1, max={MAX_ID}):order_id>"
 
 
 @blueprint.route("/orders/", methods=["GET"], operation_id="listOrders")
@@ -74,6 +89,7 @@ def read_order(order_id: int) -> Response:
 @blueprint.alt_response(409, schema=OutOfStockSchema,
                         description="Not enough stock for some lines; nothing was reserved.")
 @blueprint.errors(422, 502)
+@idempotent(required=False)
 def create_order(headers: dict[str, Any], data: dict[str, Any]) -> Response:
     """Reserve the cart's stock and open a Paymob payment: pay at `payment_url` before
     `expires_at`. A product that does not exist or is deleted is 400; a payment provider
@@ -83,10 +99,95 @@ def create_order(headers: dict[str, Any], data: dict[str, Any]) -> Response:
         user_id=user_id(caller),
         cart=tuple(CartLine(item["product_id"], item["quantity"])
                    for item in data["cart_items"]),
-        idempotency_key=headers.get("idempotency_key"),
     )
     order = current_shop().orders.place(command, customer=caller)
     return _order_response(order, caller, 201)
+
+
+_MOVED = ("The ledger entry. 201: it succeeded; 202: the provider did not answer in time, "
+          "so its outcome is `unknown` and the amount stays held until Paymob's callback "
+          "settles it.")
+
+
+@blueprint.route(f"{_ORDER_PATH}/refunds/", methods=["POST"], operation_id="refundOrder")
+@blueprint.signed_in(staff=True)
+@blueprint.arguments(RequiredIdempotencyHeaderSchema, location="headers")
+@blueprint.arguments(RefundRequestSchema)
+@blueprint.response(201, LedgerEntrySchema, description=_MOVED)
+@blueprint.alt_response(202, schema=LedgerEntrySchema, description=_MOVED)
+@blueprint.errors(404, 409, 422, 502)
+@idempotent(required=True)
+def refund(headers: dict[str, Any], data: dict[str, Any], order_id: int) -> Response:
+    """Give part (`amount`) or all of an order's captured money back. More than the
+    refundable balance, or an order with nothing captured, is 409; the provider refusing
+    is 502 (nothing is refunded). Refunding a `needs_refund` order clears the flag once
+    nothing more is owed."""
+    amount = _amount(order_id, data.get("amount"))
+    entry = current_shop().orders.refund(Refund(
+        order_id, user_id(require_user()), amount, data["restock"], data["reason"]))
+    return _entry_response(entry)
+
+
+@blueprint.route(f"{_ORDER_PATH}/void/", methods=["POST"], operation_id="voidOrder")
+@blueprint.signed_in(staff=True)
+@blueprint.arguments(RequiredIdempotencyHeaderSchema, location="headers")
+@blueprint.response(201, LedgerEntrySchema, description=_MOVED)
+@blueprint.alt_response(202, schema=LedgerEntrySchema, description=_MOVED)
+@blueprint.errors(404, 409, 422, 502)
+@idempotent(required=True)
+def void(headers: dict[str, Any], order_id: int) -> Response:
+    """Void the order's payment (or authorization) before it settles: the order becomes
+    `voided` and its stock returns. Once settled (usually the next day) it is 409: refund
+    it instead."""
+    entry = current_shop().orders.void(Void(order_id, user_id(require_user())))
+    return _entry_response(entry)
+
+
+@blueprint.route(f"{_ORDER_PATH}/capture/", methods=["POST"], operation_id="captureOrder")
+@blueprint.signed_in(staff=True)
+@blueprint.arguments(RequiredIdempotencyHeaderSchema, location="headers")
+@blueprint.arguments(CaptureRequestSchema)
+@blueprint.response(201, LedgerEntrySchema, description=_MOVED)
+@blueprint.alt_response(202, schema=LedgerEntrySchema, description=_MOVED)
+@blueprint.errors(404, 409, 422, 502)
+@idempotent(required=True)
+def capture(headers: dict[str, Any], data: dict[str, Any], order_id: int) -> Response:
+    """Capture an `authorized` order's money (`amount`, default all that was authorized):
+    the order becomes `success`. Any other order is 409."""
+    amount = _amount(order_id, data.get("amount"))
+    entry = current_shop().orders.capture(Capture(order_id, user_id(require_user()), amount))
+    return _entry_response(entry)
+
+
+@blueprint.route(f"{_ORDER_PATH}/payments/", methods=["GET"], operation_id="getOrderLedger")
+@blueprint.signed_in(staff=True)
+@blueprint.response(200, LedgerSchema)
+@blueprint.errors(404)
+def payments(order_id: int) -> Response:
+    """The order's ledger, oldest first: every payment, authorization, capture, refund and
+    void, its amount, outcome, time, and who started it. `paid_amount` and
+    `refunded_amount` are its sums."""
+    order, entries = ledger_of(current_shop().reader(), order_id)
+    return jsonify(_LEDGER.dump({"order_id": order.id, "paid_amount": order.paid_amount,
+                                 "refunded_amount": order.refunded_amount,
+                                 "entries": entries}))
+
+
+def _amount(order_id: int, text: str | None) -> Money | None:
+    """The request's amount in the order's currency."""
+    if text is None:
+        return None
+    order = get_order(current_shop().reader(), order_id, user_id=None)
+    amount = Money.parse(text, order.currency)
+    if not amount.is_positive:
+        raise ValidationError({"amount": ["Enter an amount above zero."]})
+    return amount
+
+
+def _entry_response(entry: PaymentEvent) -> Response:
+    response = jsonify(_ENTRY.dump(entry))
+    response.status_code = 201 if entry.result is Result.SUCCEEDED else 202
+    return response
 
 
 def _order_response(order: Order, caller: User, status: int) -> Response:

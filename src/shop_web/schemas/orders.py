@@ -7,13 +7,17 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shop_core.errors import Rule
+from shop_core.ledger import Movement, Result
 from shop_core.orders import MAX_CART_LINES, MAX_LINE_QUANTITY, Order, OrderStatus
+from shop_core.payments import PaymentEvent
 from shop_web.messages import message
 from shop_web.schemas.common import CountBetween, PageQuerySchema, PageSchema
 from shop_web.schemas.fields import MAX_ID, Amount, UtcDateTime, identifier, strict_integer
 
 STATUSES = [status.value for status in OrderStatus]
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,255}$"
+# Who started a ledger entry the staff did not.
+PROVIDER = "provider"
 
 
 class CartItemSchema(Schema):
@@ -39,8 +43,9 @@ class IdempotencyHeaderSchema(Schema):
         data_key="Idempotency-Key",
         validate=validate.Regexp(IDEMPOTENCY_KEY_PATTERN,
                                  error="Use 1 to 255 printable ASCII characters."),
-        metadata={"description": "Makes retries safe: the same key and body return the "
-                                 "original order; the same key with another body is 422."},
+        metadata={"description": "Makes retries safe: the same key and body replay the "
+                                 "first answer (with `Idempotent-Replayed: true`); the "
+                                 "same key with another body is 422. Keys live 24 hours."},
     )
 
 
@@ -64,6 +69,10 @@ class OrderSchema(Schema):
     expires_at = UtcDateTime(required=True, metadata={
         "description": "When the reservation lapses if the order is not paid."})
     needs_refund = fields.Boolean(required=True)
+    paid_amount = Amount(required=True, metadata={
+        "description": "What the order's ledger says was captured."})
+    refunded_amount = Amount(required=True, metadata={
+        "description": "What went back to the customer (refunds and voids)."})
     created_at = UtcDateTime(required=True)
     updated_at = UtcDateTime(required=True)
     user_id = fields.Integer(metadata={"description": "Only shown to staff."})
@@ -93,3 +102,67 @@ class OrderQuerySchema(PageQuerySchema):
 
 class OrderPageSchema(PageSchema):
     results = fields.List(fields.Nested(OrderSchema), required=True)
+
+
+class RequiredIdempotencyHeaderSchema(Schema):
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key", required=True,
+        validate=validate.Regexp(IDEMPOTENCY_KEY_PATTERN,
+                                 error="Use 1 to 255 printable ASCII characters."),
+        metadata={"description": "Required: the same key and body replay the first answer "
+                                 "(status and body, with `Idempotent-Replayed: true`); the "
+                                 "same key with another body is 422. Keys live 24 hours."},
+    )
+
+
+class RefundRequestSchema(Schema):
+    amount = Amount(metadata={"description": "Default: everything still refundable."})
+    restock = fields.Boolean(load_default=False, metadata={
+        "description": "Put the order's stock back. Only for a refund of everything left "
+                       "on an order that still holds its stock (a partial refund names no "
+                       "lines, so the shop cannot tell which goods came back)."})
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class CaptureRequestSchema(Schema):
+    amount = Amount(metadata={"description": "Default: all that was authorized."})
+
+
+class LedgerEntrySchema(Schema):
+    id = fields.Integer(required=True)
+    type = fields.Enum(Movement, by_value=True, required=True, attribute="movement")
+    amount = Amount(required=True)
+    currency = fields.Method("_currency", required=True, metadata={"type": "string"})
+    outcome = fields.Enum(Result, by_value=True, required=True, attribute="result", metadata={
+        "description": "`unknown`: the provider did not answer in time; the amount stays "
+                       "held until its callback (or an inquiry) settles it."})
+    started_by = fields.Method("_started_by", required=True, metadata={
+        "oneOf": [{"type": "integer"}, {"type": "string", "enum": ["provider"]}],
+        "description": "The staff member's user id, or `provider` for the customer's own "
+                       "payment and for anything made in Paymob's dashboard."})
+    transaction_id = fields.Method("_transaction_id", required=True, metadata={
+        "type": "string", "nullable": True,
+        "description": "Paymob's transaction id; null until Paymob named it."})
+    parent_transaction_id = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True)
+    restock = fields.Boolean(required=True)
+    created_at = UtcDateTime(required=True, attribute="received_at")
+    updated_at = UtcDateTime(required=True, allow_none=True)
+
+    def _currency(self, entry: PaymentEvent) -> str:
+        return entry.amount.currency
+
+    def _started_by(self, entry: PaymentEvent) -> int | str:
+        return entry.started_by if entry.started_by is not None else PROVIDER
+
+    def _transaction_id(self, entry: PaymentEvent) -> str | None:
+        # A pending notice is stored under its own key; it names the same transaction.
+        tid = entry.transaction_id
+        return tid.removesuffix(":pending") if tid is not None else None
+
+
+class LedgerSchema(Schema):
+    order_id = fields.Integer(required=True)
+    paid_amount = Amount(required=True)
+    refunded_amount = Amount(required=True)
+    entries = fields.List(fields.Nested(LedgerEntrySchema), required=True)

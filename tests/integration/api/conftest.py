@@ -18,7 +18,7 @@ from werkzeug.test import TestResponse
 
 from shop_adapters.sqlalchemy.migrate import upgrade
 from shop_core.money import Money
-from shop_core.testing import FakeClock, FakePaymentGateway
+from shop_core.testing import FakeClock, FakePaymentGateway, FakePaymentOperations
 from shop_core.use_cases.catalogue import ProductDetails, create_product
 from shop_web.app import create_app
 from shop_web.bootstrap import Shop, build_shop
@@ -117,7 +117,8 @@ AppFactory = Callable[..., Api]
 
 
 def _factory(url: str, clock: FakeClock, gateway: FakePaymentGateway,
-             shops: list[Shop], sqlite_template: Path | None = None) -> AppFactory:
+             operations: FakePaymentOperations, shops: list[Shop],
+             sqlite_template: Path | None = None) -> AppFactory:
     if sqlite_template is not None:  # a copy of a migrated file: migrating takes longer
         shutil.copyfile(sqlite_template, url.removeprefix("sqlite:///"))
     else:
@@ -127,7 +128,8 @@ def _factory(url: str, clock: FakeClock, gateway: FakePaymentGateway,
         environ = {"SHOP_ENV": "test", "DATABASE_URL": url, "JWT_SECRET_KEY": JWT_SECRET,
                    "PASSWORD_HASH_PROFILE": "cheap", "PUBLIC_BASE_URL": "http://shop.test",
                    **env}
-        shop = build_shop(Settings.from_env(environ), clock=clock, gateway=gateway)
+        shop = build_shop(Settings.from_env(environ), clock=clock, gateway=gateway,
+                          operations=operations)
         shops.append(shop)
         return Api(create_app(environ, shop=shop))
 
@@ -146,10 +148,15 @@ def gateway() -> FakePaymentGateway:
 
 
 @pytest.fixture
-def make_api(database_url: str, clock: FakeClock,
-             gateway: FakePaymentGateway) -> Iterator[AppFactory]:
+def operations() -> FakePaymentOperations:
+    return FakePaymentOperations()
+
+
+@pytest.fixture
+def make_api(database_url: str, clock: FakeClock, gateway: FakePaymentGateway,
+             operations: FakePaymentOperations) -> Iterator[AppFactory]:
     shops: list[Shop] = []
-    yield _factory(database_url, clock, gateway, shops)
+    yield _factory(database_url, clock, gateway, operations, shops)
     for shop in shops:
         shop.database.dispose()
 
@@ -163,9 +170,10 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def make_lite(sqlite_url: str, clock: FakeClock, gateway: FakePaymentGateway,
+              operations: FakePaymentOperations,
               migrated_sqlite: Path) -> Iterator[AppFactory]:
     shops: list[Shop] = []
-    yield _factory(sqlite_url, clock, gateway, shops, migrated_sqlite)
+    yield _factory(sqlite_url, clock, gateway, operations, shops, migrated_sqlite)
     for shop in shops:
         shop.database.dispose()
 

@@ -95,19 +95,30 @@ def test_failure_after_success_changes_nothing(lite: Api) -> None:
     assert lite.stock(product) == 3
 
 
-@pytest.mark.parametrize("flags", [
-    {"is_refunded": True}, {"is_voided": True},
-    {"has_parent_transaction": True, "is_refund": True},
+@pytest.mark.parametrize(("flags", "status", "stock"), [
+    ({"is_refunded": True}, "refunded", 3), ({"is_voided": True}, "voided", 5),
+    ({"has_parent_transaction": True, "is_refund": True}, "refunded", 3),
 ])
-def test_refund_or_void_after_success_is_recorded_and_the_order_stays_paid(
-        lite: Api, flags: dict[str, bool]) -> None:
+def test_refund_or_void_made_at_paymob_is_recorded_and_reflected_on_the_order(
+        lite: Api, flags: dict[str, bool], status: str, stock: int) -> None:
     product = lite.product(stock=5)
     order_id, auth = _place(lite, product)
     _deliver(lite, _callback(lite, order_id))
     reply = _deliver(lite, _callback(lite, order_id, **flags))
     assert reply.json["outcome"] == "reversal_recorded"
-    assert _status(lite, order_id, auth) == "success"
-    assert lite.stock(product) == 3
+    assert _status(lite, order_id, auth) == status
+    assert lite.stock(product) == stock
+
+
+def test_a_partial_refund_made_at_paymob_keeps_the_order_paid(lite: Api) -> None:
+    product = lite.product(stock=5)
+    order_id, auth = _place(lite, product)
+    _deliver(lite, _callback(lite, order_id))
+    _deliver(lite, _callback(lite, order_id, amount_cents=5000, is_refund=True,
+                             has_parent_transaction=True))
+    order = lite.http.get(f"/api/v1/orders/{order_id}/", headers=auth).json
+    assert (order["status"], order["paid_amount"], order["refunded_amount"]) == (
+        "success", "399.98", "50.00")
 
 
 def test_pending_transaction_changes_nothing(lite: Api) -> None:

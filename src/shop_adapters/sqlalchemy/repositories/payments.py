@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,8 +14,6 @@ from shop_adapters.sqlalchemy.tables import (
     idempotency_keys,
     payment_events,
 )
-from datetime import datetime
-
 from shop_core.ledger import Movement, Result
 from shop_core.money import Money
 from shop_core.payments import CallbackOutcome, PaymentEvent
