@@ -61,6 +61,19 @@ def test_operations_have_stable_names_and_public_reads_need_no_token(lite: Api) 
     assert by_name["obtainToken"] == ("/api/v1/token/", "post")
     assert by_name["listProducts"] == ("/api/v1/products/", "get")
     assert by_name["placeOrder"] == ("/api/v1/orders/", "post")
+    for name, path, method in (
+            ("refundOrder", "/api/v1/orders/{order_id}/refunds/", "post"),
+            ("voidOrder", "/api/v1/orders/{order_id}/void/", "post"),
+            ("captureOrder", "/api/v1/orders/{order_id}/capture/", "post"),
+            ("getOrderLedger", "/api/v1/orders/{order_id}/payments/", "get")):
+        assert by_name[name] == (path, method)
+        operation = paths[path][method]
+        assert operation["security"] == [{"bearerAuth": []}]
+        assert {"401", "403", "404"} <= set(operation["responses"])
+        if method == "post":
+            assert {"201", "202", "409", "422", "502"} <= set(operation["responses"])
+            [key] = [p for p in operation["parameters"] if p["name"] == "Idempotency-Key"]
+            assert key["required"] is True
     for path, method in (("/api/v1/products/", "get"), ("/api/v1/products/{product_id}/", "get"),
                          ("/api/v1/register/", "post"), ("/api/v1/token/", "post"),
                          ("/api/v1/token/refresh/", "post")):
@@ -91,6 +104,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
     ("/api/v1/orders/", "GET", True),
     ("/api/v1/orders/", "POST", False),
     ("/api/v1/register/", "POST", False),
+    ("/api/v1/orders/{order_id}/refunds/", "POST", True),
+    ("/api/v1/orders/{order_id}/payments/", "GET", True),
 ])
 def test_generated_requests_get_documented_answers(make_lite: Any, path: str, method: str,
                                                    staff: bool) -> None:

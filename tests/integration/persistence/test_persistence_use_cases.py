@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-
 import itertools
 from datetime import timedelta
 
@@ -12,8 +11,8 @@ import pytest
 from shop_adapters.sqlalchemy.database import Database
 from shop_core.catalogue import OutOfStock, ProductQuery
 from shop_core.errors import (
-    Conflict,
     AuthenticationFailed,
+    Conflict,
     IdempotencyMismatch,
     NotFound,
     PaymentProviderError,
