@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -41,7 +41,9 @@ class Recorded:
 @define
 class StubServer:
     """Answers every request with `status`/`body` after `delay` seconds, recording it; the
-    first requests get `statuses`, in turn, when some are given."""
+    first requests get `statuses`, in turn, when some are given. `before_reply`, when set,
+    runs with each request after it is recorded and before the answer goes out (Paymob's
+    callback racing ahead of its answer)."""
 
     url: str = ""
     status: int = 201
@@ -51,6 +53,7 @@ class StubServer:
     delay: float = 0.0
     requests: list[Recorded] = field(factory=list)
     stop: threading.Event = field(factory=threading.Event)
+    before_reply: Callable[[Recorded], None] | None = None
 
     def reply_json(self, status: int, payload: Any) -> None:
         self.status, self.body = status, json.dumps(payload).encode()
@@ -64,8 +67,11 @@ def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             length = int(self.headers.get("Content-Length") or 0)
-            stub.requests.append(Recorded("POST", self.path, dict(self.headers.items()),
-                                          self.rfile.read(length)))
+            recorded = Recorded("POST", self.path, dict(self.headers.items()),
+                                self.rfile.read(length))
+            stub.requests.append(recorded)
+            if stub.before_reply is not None:
+                stub.before_reply(recorded)
             if stub.delay and stub.stop.wait(stub.delay):
                 return
             self.send_response(stub.statuses.pop(0) if stub.statuses else stub.status)
