@@ -140,8 +140,8 @@ def test_amount_mismatch_is_recorded_and_rejected(lite: Api,
     assert _status(lite, order_id, auth) == "pending"
     assert "amount_mismatch" in caplog.text
     with lite.shop.uow() as uow:
-        assert [e.outcome and e.outcome.value for e in uow.payment_events.list_for_order(order_id)] == [
-            "amount_mismatch"]
+        entries = uow.payment_events.list_for_order(order_id)
+    assert [e.outcome and e.outcome.value for e in entries] == ["amount_mismatch"]
 
 
 def test_unknown_order_is_answered_200_and_logged(lite: Api,
