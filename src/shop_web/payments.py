@@ -28,8 +28,8 @@ class CallbackReceivedSchema(Schema):
     detail = fields.String(required=True)
     outcome = fields.String(metadata={
         "description": "What the callback did: paid, late_paid, declined, needs_refund, "
-                       "reversal_recorded, still_pending, amount_mismatch, unknown_order, "
-                       "ignored or duplicate."})
+                       "authorized, captured, reversal_recorded, still_pending, "
+                       "amount_mismatch, unknown_order, ignored or duplicate."})
 
 
 @blueprint.route(CALLBACK_PATH, methods=["POST"], operation_id="receivePaymobCallback")
