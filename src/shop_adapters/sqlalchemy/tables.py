@@ -119,10 +119,11 @@ orders = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # The sums of the order's ledger (payment_events), in minor units of `currency`:
     # written in the same transaction as every entry they count.
-    sa.Column("paid_amount", sa.BigInteger, nullable=False),
-    sa.Column("refunded_amount", sa.BigInteger, nullable=False),
+    # (Zero by default also for writers outside the repositories: bulk loads, benchmarks.)
+    sa.Column("paid_amount", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("refunded_amount", sa.BigInteger, nullable=False, server_default="0"),
     # Refunds, voids and captures asked of the provider and not settled yet.
-    sa.Column("held_amount", sa.BigInteger, nullable=False),
+    sa.Column("held_amount", sa.BigInteger, nullable=False, server_default="0"),
     sa.CheckConstraint(
         "status IN (" + ", ".join(f"'{status}'" for status in ORDER_STATUSES) + ")",
         name="status_known",

@@ -17,8 +17,8 @@ def seed_overdue_orders(db: Database, user_id: int, product_ids: list[int], coun
     with db.engine.begin() as connection:
         connection.execute(sa.text(
             "INSERT INTO orders (user_id, status, currency, expires_at, needs_refund,"
-            " created_at, updated_at, paid_amount, refunded_amount, held_amount)"
-            " SELECT :user_id, 'pending', 'EGP', :due, false, :created, :created, 0, 0, 0"
+            " created_at, updated_at)"
+            " SELECT :user_id, 'pending', 'EGP', :due, false, :created, :created"
             " FROM generate_series(1, :count)"),
             {"user_id": user_id, "due": now, "created": now - timedelta(minutes=10),
              "count": count})

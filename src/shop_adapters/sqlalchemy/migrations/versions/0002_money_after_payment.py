@@ -39,9 +39,6 @@ def upgrade() -> None:
         batch.create_check_constraint(
             "amounts_not_negative",
             "held_amount >= 0 AND refunded_amount >= 0 AND paid_amount >= 0")
-    with op.batch_alter_table("orders") as batch:
-        for name in ("paid_amount", "refunded_amount", "held_amount"):
-            batch.alter_column(name, server_default=None)
 
     with op.batch_alter_table("payment_events") as batch:
         batch.alter_column("transaction_id", existing_type=sa.String(64), nullable=True)
