@@ -34,6 +34,13 @@ def upgrade(url: str, revision: str = "head") -> None:
     try:
         connection = database.engine.connect()
         if database.is_sqlite:
+            # Batch migrations recreate tables that others refer to, which SQLite allows
+            # only with its foreign keys off; a transaction cannot turn them off, so this
+            # comes first (the connection is discarded with the engine afterwards), and the
+            # keys are checked before the commit instead.
+            raw = connection.connection.driver_connection
+            assert raw is not None
+            raw.execute("PRAGMA foreign_keys=OFF")
             connection = connection.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
         with connection, connection.begin():
             if database.is_postgresql:
@@ -42,6 +49,10 @@ def upgrade(url: str, revision: str = "head") -> None:
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+            if database.is_sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"The migration broke foreign keys: {broken[:5]}")
     finally:
         database.dispose()
 
