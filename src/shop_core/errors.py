@@ -23,6 +23,7 @@ class Rule(enum.Enum):
     TAKEN = "taken"  # another user has this value
     NOT_POSITIVE = "not_positive"
     PRICE_TOO_HIGH = "price_too_high"  # limit: the highest price, a Money
+    TOO_MANY_DECIMALS = "too_many_decimals"  # limit: the places the currency has
     NEGATIVE = "negative"
     ABOVE_MAXIMUM = "above_maximum"  # limit: the highest value
     NO_ITEMS = "no_items"

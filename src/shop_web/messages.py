@@ -22,6 +22,7 @@ MESSAGES: dict[Rule, str] = {
     Rule.TAKEN: "A user with that {field} already exists.",
     Rule.NOT_POSITIVE: "Ensure this value is greater than 0.",
     Rule.PRICE_TOO_HIGH: "Ensure this value is at most {limit}.",
+    Rule.TOO_MANY_DECIMALS: "Ensure that there are no more than {limit} decimal places.",
     Rule.NEGATIVE: "Ensure this value is greater than or equal to 0.",
     Rule.ABOVE_MAXIMUM: "Ensure this value is less than or equal to {limit}.",
     Rule.NO_ITEMS: "At least one item is required.",

@@ -46,7 +46,8 @@ def seconds_left(now: datetime, expires_at: datetime) -> int:
 
 def intention_request(settings: PaymobSettings, order: Order, customer: User,
                       expires_at: datetime, now: datetime) -> dict[str, Any]:
-    """The Create Intention body for `order`: amounts in cents, integration ids as ints."""
+    """The Create Intention body for `order`: amounts in the currency's
+    smallest unit (piasters, baisas), integration ids as ints."""
     if order.id is None:
         raise ValueError("An order must be stored before it can be paid.")
     items = [

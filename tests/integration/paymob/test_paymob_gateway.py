@@ -12,9 +12,11 @@ import requests
 from shop_adapters.paymob.gateway import PaymobGateway
 from shop_adapters.paymob.references import client_secret
 from shop_core.accounts import User
+from shop_core.catalogue import Product
 from shop_core.errors import PaymentProviderError
-from shop_core.orders import Order, OrderQuery, OrderStatus, new_order, order_lines
-from shop_core.use_cases.ordering import place_order
+from shop_core.money import Money
+from shop_core.orders import CartLine, Order, OrderQuery, OrderStatus, new_order, order_lines
+from shop_core.use_cases.ordering import PlaceOrder, place_order
 
 from .conftest import HMAC_SECRET, PUBLIC_KEY, SECRET_KEY, ShopWorld, StubServer, make_settings
 
@@ -258,3 +260,23 @@ def _order_and_customer(world: ShopWorld) -> tuple[Order, User, datetime]:
                                                now + timedelta(minutes=10)))
         world.uow.commit()
     return order, _customer(world), order.expires_at
+
+
+def test_an_omani_order_goes_to_paymob_in_baisas(world: ShopWorld,
+                                                 stub_server: StubServer) -> None:
+    stub_server.reply_json(201, CREATED)
+    now = world.clock.now()
+    with world.uow:
+        incense = world.uow.products.add(Product(
+            id=None, name="Frankincense", description="", price=Money.parse("12.345", "OMR"),
+            stock=4, is_deleted=False, created_at=now, updated_at=now))
+        world.uow.commit()
+    assert incense.id is not None
+    gateway = gateway_for(world, stub_server.url, currency="OMR")
+
+    place_order(world.uow, world.services(gateway),
+                PlaceOrder(user_id=world.user_id, cart=(CartLine(incense.id, 3),)))
+
+    body = stub_server.requests[0].json()
+    assert (body["amount"], body["currency"]) == (37035, "OMR")  # 37.035 rials, exactly
+    assert body["items"][0]["amount"] == 12345
