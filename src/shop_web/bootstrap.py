@@ -105,7 +105,7 @@ _EXTENSION = "shop"
 
 def paymob_settings(settings: Settings) -> PaymobSettings:
     return PaymobSettings(
-        api_base=settings.paymob_api_base.rstrip("/"),
+        api_base=settings.paymob_base_url,
         secret_key=settings.paymob_secret_key,
         public_key=settings.paymob_public_key,
         hmac_secret=settings.paymob_hmac_secret,

@@ -10,6 +10,8 @@ from typing import Any
 
 from attrs import evolve, field, frozen
 
+from shop_adapters.paymob.regions import Account, KeyMode, MismatchedKeys, account_of, key_prefix
+
 ENVIRONMENTS = ("development", "test", "production")
 LOG_FORMATS = ("text", "json")
 DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789abcdef"
@@ -37,10 +39,12 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     port: int = 8000
     paymob_mode: str = "sandbox"
-    paymob_api_base: str = "https://accept.paymob.com"
+    # Empty: the host of the market the keys belong to (`paymob_base_url`).
+    paymob_api_base: str = ""
     paymob_secret_key: str = field(default="", repr=_secret_repr)
     paymob_public_key: str = ""
     paymob_hmac_secret: str = field(default="", repr=_secret_repr)
+    paymob_api_key: str = field(default="", repr=_secret_repr)
     paymob_integration_ids: tuple[int, ...] = ()
     paymob_currency: str = "EGP"
     paymob_reference_prefix: str = "shop"
@@ -56,6 +60,16 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.shop_env == "production"
+
+    @property
+    def paymob_account(self) -> Account:
+        """The Paymob account the keys belong to (validated: the two keys agree)."""
+        return account_of(self.paymob_secret_key, self.paymob_public_key)
+
+    @property
+    def paymob_base_url(self) -> str:
+        """Where the shop talks to Paymob: `PAYMOB_API_BASE`, else the keys' market's host."""
+        return (self.paymob_api_base or self.paymob_account.region.api_base).rstrip("/")
 
     @property
     def effective_database_url(self) -> str:
@@ -82,10 +96,11 @@ class Settings:
             "public_base_url": env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
             "port": port,
             "paymob_mode": env.get("PAYMOB_MODE", "live" if has_keys else "sandbox"),
-            "paymob_api_base": env.get("PAYMOB_API_BASE", "https://accept.paymob.com"),
+            "paymob_api_base": env.get("PAYMOB_API_BASE", ""),
             "paymob_secret_key": env.get("PAYMOB_SECRET_KEY", ""),
             "paymob_public_key": env.get("PAYMOB_PUBLIC_KEY", ""),
             "paymob_hmac_secret": env.get("PAYMOB_HMAC_SECRET", ""),
+            "paymob_api_key": env.get("PAYMOB_API_KEY", ""),
             "paymob_integration_ids": _ids(env.get("PAYMOB_INTEGRATION_IDS", "")),
             "paymob_currency": env.get("PAYMOB_CURRENCY", "EGP"),
             "paymob_reference_prefix": env.get("PAYMOB_REFERENCE_PREFIX", "shop"),
@@ -121,8 +136,12 @@ class Settings:
             raise ConfigurationError("CORS_ORIGINS lists origins; '*' is never allowed.")
         if self.password_hash_profile == "cheap" and self.is_production:
             raise ConfigurationError("Production never hashes passwords with the cheap profile.")
+        try:
+            account = self.paymob_account
+        except MismatchedKeys as mismatch:
+            raise ConfigurationError(str(mismatch)) from None
         if self.is_production:
-            self._check_production()
+            self._check_production(account)
         if self.paymob_mode == "live":
             missing = [name for name, value in (
                 ("PAYMOB_SECRET_KEY", self.paymob_secret_key),
@@ -141,12 +160,18 @@ class Settings:
             paymob_integration_ids=self.paymob_integration_ids or (1,),
         )
 
-    def _check_production(self) -> None:
+    def _check_production(self, account: Account) -> None:
         if self.jwt_secret_key in ("", DEVELOPMENT_JWT_SECRET) or len(self.jwt_secret_key) < 32:
             raise ConfigurationError(
                 "Production needs JWT_SECRET_KEY: a random secret of at least 32 characters.")
         if self.paymob_mode == "sandbox":
             raise ConfigurationError("Production never runs with sandbox payments.")
+        if account.mode is KeyMode.TEST:
+            # A test key takes no real money: every order would be "paid" for nothing.
+            raise ConfigurationError(
+                f"Production refuses Paymob test keys (PAYMOB_SECRET_KEY starts "
+                f"{key_prefix(self.paymob_secret_key)}): use the keys of the dashboard's "
+                f"live mode.")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:

@@ -7,6 +7,7 @@ from typing import Any
 from attrs import field, frozen
 
 from shop_adapters.paymob.references import DEFAULT_PREFIX
+from shop_adapters.paymob.regions import DEFAULT_REGION
 
 # The shop's paths Paymob calls and sends customers to; the web edge serves them at these.
 CALLBACK_PATH = "/webhook/"
@@ -40,7 +41,7 @@ class PaymobSettings:
     hmac_secret: str = field(repr=False)
     integration_ids: tuple[int, ...] = field(converter=_int_ids)
     public_base_url: str = field(converter=_strip_slash)
-    api_base: str = field(default="https://accept.paymob.com", converter=_strip_slash)
+    api_base: str = field(default=DEFAULT_REGION.api_base, converter=_strip_slash)
     currency: str = "EGP"
     reference_prefix: str = DEFAULT_PREFIX
     # Connect slightly above a multiple of 3 s (TCP's retransmission window), as requests'
