@@ -17,6 +17,8 @@ class Rule(enum.Enum):
     TOO_LONG = "too_long"  # limit: the most characters allowed
     USERNAME_CHARACTERS = "username_characters"
     EMAIL_FORMAT = "email_format"
+    PHONE_FORMAT = "phone_format"
+    PHONE_REQUIRED = "phone_required"  # limit: the payment method that needs it
     PASSWORD_TOO_SHORT = "password_too_short"  # limit: the fewest characters allowed
     PASSWORD_NUMERIC = "password_numeric"
     PASSWORD_LIKE_USERNAME = "password_like_username"

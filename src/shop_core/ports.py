@@ -62,7 +62,7 @@ class UserRepository(Protocol):
         ...
 
     def update(self, user: User) -> None:
-        """Write the profile fields (email, names, staff flag, password hash)."""
+        """Write the profile fields (email, names, phone, staff flag, password hash)."""
         ...
 
 

@@ -15,6 +15,10 @@ MESSAGES: dict[Rule, str] = {
     Rule.TOO_LONG: "Ensure this field has no more than {limit} characters.",
     Rule.USERNAME_CHARACTERS: "Enter a valid username: letters, digits and @/./+/-/_ only.",
     Rule.EMAIL_FORMAT: "Enter a valid email address.",
+    Rule.PHONE_FORMAT:
+        "Enter the phone number in international format, such as +201001234567.",
+    Rule.PHONE_REQUIRED:
+        "Paying by {limit} needs your phone number: add it to your profile first.",
     Rule.PASSWORD_TOO_SHORT:
         "This password is too short. It must contain at least {limit} characters.",
     Rule.PASSWORD_NUMERIC: "This password is entirely numeric.",

@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 
 # Paymob requires these billing fields; its docs allow "NA" where the shop has no value.
 NOT_AVAILABLE = "NA"
-_ADDRESS_FIELDS = ("phone_number", "apartment", "floor", "street", "building", "city",
-                   "state", "country", "postal_code", "shipping_method")
+_ADDRESS_FIELDS = ("apartment", "floor", "street", "building", "city", "state", "country",
+                   "postal_code", "shipping_method")
 _LOGGED_BODY_CHARS = 300
 
 
@@ -59,6 +59,8 @@ def intention_request(settings: PaymobSettings, order: Order, customer: User,
         "first_name": customer.first_name or NOT_AVAILABLE,
         "last_name": customer.last_name or NOT_AVAILABLE,
         "email": customer.email,
+        # Wallets send the payment request to this number; cards show it on the receipt.
+        "phone_number": customer.phone_number or NOT_AVAILABLE,
         **{name: NOT_AVAILABLE for name in _ADDRESS_FIELDS},
     }
     return {

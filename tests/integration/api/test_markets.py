@@ -3,7 +3,9 @@ and payment windows per method."""
 
 from __future__ import annotations
 
-from tests.integration.api.conftest import AppFactory
+import pytest
+
+from tests.integration.api.conftest import Api, AppFactory
 
 
 def test_a_three_decimal_price_is_taken_in_omani_rials(make_lite: AppFactory) -> None:
@@ -36,3 +38,37 @@ def test_an_omani_order_shows_its_amounts_with_three_places(make_lite: AppFactor
     assert order.status_code == 201, order.json
     assert (order.json["total"], order.json["currency"]) == ("2.510", "OMR")
     assert order.json["items"][0]["unit_price"] == "1.255"
+
+
+def test_a_customer_adds_changes_and_removes_a_phone_number(client: Api) -> None:
+    headers = client.auth("amira")
+    added = client.http.patch("/api/v1/profile/", headers=headers,
+                              json={"phone_number": "+20 100 123-4567"})
+    assert added.status_code == 200, added.json
+    assert added.json["phone_number"] == "+201001234567"
+    assert client.http.get("/api/v1/profile/", headers=headers).json["phone_number"] == (
+        "+201001234567")
+    kept = client.http.put("/api/v1/profile/", headers=headers, json={
+        "email": "amira@example.com", "first_name": "Amira", "last_name": "Fathy"})
+    assert kept.json["phone_number"] == "+201001234567"
+    removed = client.http.patch("/api/v1/profile/", headers=headers,
+                                json={"phone_number": None})
+    assert removed.json["phone_number"] is None
+
+
+@pytest.mark.parametrize("phone", ["01001234567", "+0201001234567", "+20abc1234567",
+                                   "+2010012345678901", "+12345", "٠١٠٠١٢٣٤٥٦٧"])
+def test_a_phone_number_that_is_not_e164_is_refused(lite: Api, phone: str) -> None:
+    headers = lite.auth("amira")
+    refused = lite.http.patch("/api/v1/profile/", headers=headers,
+                              json={"phone_number": phone, "first_name": "Changed"})
+    assert refused.status_code == 400
+    assert refused.json == {"phone_number": [
+        "Enter the phone number in international format, such as +201001234567."]}
+    profile = lite.http.get("/api/v1/profile/", headers=headers).json
+    assert (profile["phone_number"], profile["first_name"]) == (None, "")
+
+
+def test_registration_takes_an_optional_phone_number(lite: Api) -> None:
+    body = lite.register("omar", phone_number="+968 9123 4567")
+    assert body["phone_number"] == "+96891234567"

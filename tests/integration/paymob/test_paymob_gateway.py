@@ -280,3 +280,22 @@ def test_an_omani_order_goes_to_paymob_in_baisas(world: ShopWorld,
     body = stub_server.requests[0].json()
     assert (body["amount"], body["currency"]) == (37035, "OMR")  # 37.035 rials, exactly
     assert body["items"][0]["amount"] == 12345
+
+
+def test_billing_data_carries_the_customer_s_name_email_and_phone(
+        world: ShopWorld, stub_server: StubServer) -> None:
+    stub_server.reply_json(201, CREATED)
+    with world.uow:
+        customer = world.uow.users.get(world.user_id)
+        assert customer is not None
+        customer.phone_number = "+201001234567"
+        world.uow.users.update(customer)
+        world.uow.commit()
+
+    place(world, gateway_for(world, stub_server.url))
+
+    billing = stub_server.requests[0].json()["billing_data"]
+    assert {name: billing[name] for name in ("first_name", "last_name", "email",
+                                             "phone_number")} == {
+        "first_name": "Amira", "last_name": "Fathy", "email": "amira@example.com",
+        "phone_number": "+201001234567"}
