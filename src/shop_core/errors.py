@@ -19,6 +19,8 @@ class Rule(enum.Enum):
     EMAIL_FORMAT = "email_format"
     PHONE_FORMAT = "phone_format"
     PHONE_REQUIRED = "phone_required"  # limit: the payment method that needs it
+    UNKNOWN_PAYMENT_METHOD = "unknown_payment_method"  # limit: the methods taken, a tuple
+    PAYMENT_METHOD_REQUIRED = "payment_method_required"  # limit: the methods taken, a tuple
     PASSWORD_TOO_SHORT = "password_too_short"  # limit: the fewest characters allowed
     PASSWORD_NUMERIC = "password_numeric"
     PASSWORD_LIKE_USERNAME = "password_like_username"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -11,10 +12,18 @@ from typing import Any
 from attrs import evolve, field, frozen
 
 from shop_adapters.paymob.regions import Account, KeyMode, MismatchedKeys, account_of, key_prefix
+from shop_adapters.paymob.settings import Integration
+from shop_core.payment_methods import PaymentMethod, PaymentMethods
 
 ENVIRONMENTS = ("development", "test", "production")
 LOG_FORMATS = ("text", "json")
 DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789abcdef"
+# A payment window's bounds. Paymob's docs state no upper limit for an intention's
+# `expiration`; a week covers kiosk bills and instalment approvals without holding stock
+# for longer than anyone waits on a payment.
+MIN_PAYMENT_WINDOW = timedelta(minutes=1)
+MAX_PAYMENT_WINDOW = timedelta(days=7)
+SANDBOX_INTEGRATION = Integration(1)
 
 
 class ConfigurationError(Exception):
@@ -46,6 +55,9 @@ class Settings:
     paymob_hmac_secret: str = field(default="", repr=_secret_repr)
     paymob_api_key: str = field(default="", repr=_secret_repr)
     paymob_integration_ids: tuple[int, ...] = ()
+    # Each integration's payment method and window (PAYMOB_INTEGRATIONS; the ids of
+    # PAYMOB_INTEGRATION_IDS are card integrations with the default window).
+    paymob_integrations: tuple[Integration, ...] = ()
     paymob_currency: str = "EGP"
     paymob_reference_prefix: str = "shop"
     order_payment_timeout: timedelta = timedelta(seconds=600)
@@ -70,6 +82,16 @@ class Settings:
     def paymob_base_url(self) -> str:
         """Where the shop talks to Paymob: `PAYMOB_API_BASE`, else the keys' market's host."""
         return (self.paymob_api_base or self.paymob_account.region.api_base).rstrip("/")
+
+    @property
+    def payment_methods(self) -> PaymentMethods:
+        """The methods the shop takes, each with its window (validated: one per method)."""
+        windows: dict[str, timedelta] = {}
+        for integration in self.paymob_integrations:
+            windows[integration.method] = integration.window or self.order_payment_timeout
+        return PaymentMethods(tuple(PaymentMethod(name, window)
+                                    for name, window in windows.items()),
+                              self.order_payment_timeout)
 
     @property
     def effective_database_url(self) -> str:
@@ -101,7 +123,7 @@ class Settings:
             "paymob_public_key": env.get("PAYMOB_PUBLIC_KEY", ""),
             "paymob_hmac_secret": env.get("PAYMOB_HMAC_SECRET", ""),
             "paymob_api_key": env.get("PAYMOB_API_KEY", ""),
-            "paymob_integration_ids": _ids(env.get("PAYMOB_INTEGRATION_IDS", "")),
+            "paymob_integrations": _integrations(env),
             "paymob_currency": env.get("PAYMOB_CURRENCY", "EGP"),
             "paymob_reference_prefix": env.get("PAYMOB_REFERENCE_PREFIX", "shop"),
             "order_payment_timeout": timedelta(
@@ -142,23 +164,45 @@ class Settings:
             raise ConfigurationError(str(mismatch)) from None
         if self.is_production:
             self._check_production(account)
-        if self.paymob_mode == "live":
+        settings = self._with_integrations()
+        if settings.paymob_mode == "live":
             missing = [name for name, value in (
-                ("PAYMOB_SECRET_KEY", self.paymob_secret_key),
-                ("PAYMOB_PUBLIC_KEY", self.paymob_public_key),
-                ("PAYMOB_HMAC_SECRET", self.paymob_hmac_secret),
-                ("PAYMOB_INTEGRATION_IDS", self.paymob_integration_ids),
+                ("PAYMOB_SECRET_KEY", settings.paymob_secret_key),
+                ("PAYMOB_PUBLIC_KEY", settings.paymob_public_key),
+                ("PAYMOB_HMAC_SECRET", settings.paymob_hmac_secret),
+                ("PAYMOB_INTEGRATIONS (or PAYMOB_INTEGRATION_IDS)",
+                 settings.paymob_integrations),
             ) if not value]
             if missing:
                 raise ConfigurationError(f"Live payments need {', '.join(missing)}.")
-            return self
+            return settings
         # The sandbox signs its own callbacks; a fixed development secret is harmless there.
+        integrations = settings.paymob_integrations or (SANDBOX_INTEGRATION,)
         return evolve(
-            self,
-            paymob_public_key=self.paymob_public_key or "sandbox_public_key",
-            paymob_hmac_secret=self.paymob_hmac_secret or "sandbox-hmac-secret",
-            paymob_integration_ids=self.paymob_integration_ids or (1,),
+            settings,
+            paymob_public_key=settings.paymob_public_key or "sandbox_public_key",
+            paymob_hmac_secret=settings.paymob_hmac_secret or "sandbox-hmac-secret",
+            paymob_integrations=integrations,
+            paymob_integration_ids=tuple(integration.id for integration in integrations),
         )
+
+    def _with_integrations(self) -> Settings:
+        """Integrations from either variable, their ids alongside; each method one window."""
+        integrations = self.paymob_integrations or tuple(
+            Integration(integration_id) for integration_id in self.paymob_integration_ids)
+        windows: dict[str, timedelta] = {}
+        for integration in integrations:
+            window = integration.window or self.order_payment_timeout
+            if windows.setdefault(integration.method, window) != window:
+                raise ConfigurationError(
+                    f"PAYMOB_INTEGRATIONS gives {integration.method} two payment windows; "
+                    f"a method has one.")
+            if not MIN_PAYMENT_WINDOW <= window <= MAX_PAYMENT_WINDOW:
+                raise ConfigurationError(
+                    f"The payment window of {integration.method} must be between 1 minute "
+                    f"and 7 days.")
+        return evolve(self, paymob_integrations=integrations,
+                      paymob_integration_ids=tuple(i.id for i in integrations))
 
     def _check_production(self, account: Account) -> None:
         if self.jwt_secret_key in ("", DEVELOPMENT_JWT_SECRET) or len(self.jwt_secret_key) < 32:
@@ -193,3 +237,45 @@ def _ids(raw: str) -> tuple[int, ...]:
     except ValueError:
         raise ConfigurationError(
             "PAYMOB_INTEGRATION_IDS must be comma-separated integers.") from None
+
+
+_DURATION = re.compile(r"^(?P<count>[1-9][0-9]{0,6})(?P<unit>[smhd])$", re.ASCII)
+_UNITS = {"s": timedelta(seconds=1), "m": timedelta(minutes=1), "h": timedelta(hours=1),
+          "d": timedelta(days=1)}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`10m`, `48h`, `2d`, `90s` as a timedelta; `ValueError` for anything else."""
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration such as 10m, 48h or 2d")
+    return int(match["count"]) * _UNITS[match["unit"]]
+
+
+_METHOD = re.compile(r"^[a-z][a-z0-9_]{0,31}$", re.ASCII)
+_INTEGRATIONS_FORMAT = ("PAYMOB_INTEGRATIONS is a comma-separated list of "
+                        "id:method[:window], such as 4900001:card:10m,4900003:kiosk:48h")
+
+
+def _integrations(env: Mapping[str, str]) -> tuple[Integration, ...]:
+    """PAYMOB_INTEGRATIONS, or the ids of PAYMOB_INTEGRATION_IDS as card integrations."""
+    raw, ids = env.get("PAYMOB_INTEGRATIONS", ""), env.get("PAYMOB_INTEGRATION_IDS", "")
+    if raw.strip() and ids.strip():
+        raise ConfigurationError("Set PAYMOB_INTEGRATIONS or PAYMOB_INTEGRATION_IDS, not both.")
+    if not raw.strip():
+        return tuple(Integration(integration_id) for integration_id in _ids(ids))
+    integrations = []
+    for entry in (part.strip() for part in raw.split(",") if part.strip()):
+        integration_id, _, rest = entry.partition(":")
+        method, _, window = rest.partition(":")
+        if not integration_id.isascii() or not integration_id.isdigit() \
+                or not _METHOD.match(method):
+            raise ConfigurationError(f"{_INTEGRATIONS_FORMAT}, not {entry!r}.")
+        try:
+            duration = parse_duration(window) if window else None
+        except ValueError as error:
+            raise ConfigurationError(f"{_INTEGRATIONS_FORMAT}: {error}.") from None
+        integrations.append(Integration(int(integration_id), method, duration))
+    if len({integration.id for integration in integrations}) != len(integrations):
+        raise ConfigurationError("PAYMOB_INTEGRATIONS names an integration id twice.")
+    return tuple(integrations)

@@ -19,6 +19,8 @@ MESSAGES: dict[Rule, str] = {
         "Enter the phone number in international format, such as +201001234567.",
     Rule.PHONE_REQUIRED:
         "Paying by {limit} needs your phone number: add it to your profile first.",
+    Rule.UNKNOWN_PAYMENT_METHOD: "Choose one of the payment methods the shop takes: {limit}.",
+    Rule.PAYMENT_METHOD_REQUIRED: "Choose a payment method: {limit}.",
     Rule.PASSWORD_TOO_SHORT:
         "This password is too short. It must contain at least {limit} characters.",
     Rule.PASSWORD_NUMERIC: "This password is entirely numeric.",

@@ -3,6 +3,7 @@ talks to that market's host; production never takes test keys."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,54 @@ def test_production_refuses_test_keys(tmp_path: Path) -> None:
 
 def test_production_takes_live_keys(tmp_path: Path) -> None:
     assert Settings.from_env(production(tmp_path)).paymob_account.mode is KeyMode.LIVE
+
+
+def test_payment_windows_per_integration_are_read_from_the_environment(
+        tmp_path: Path) -> None:
+    settings = Settings.from_env(live_env(
+        tmp_path, PAYMOB_INTEGRATION_IDS="",
+        PAYMOB_INTEGRATIONS="4900001:card,4900002:wallet:10m,4900003:kiosk:48h,"
+                            "4900004:installments:3d"))
+    assert settings.paymob_integration_ids == (4900001, 4900002, 4900003, 4900004)
+    assert {m.name: m.window for m in settings.payment_methods.methods} == {
+        "card": timedelta(minutes=10), "wallet": timedelta(minutes=10),
+        "kiosk": timedelta(hours=48), "installments": timedelta(days=3)}
+    assert build_shop(settings).paymob.integration_ids_for(["kiosk"]) == [4900003]
+
+
+def test_integration_ids_alone_are_card_integrations_with_the_default_window(
+        tmp_path: Path) -> None:
+    settings = Settings.from_env(live_env(tmp_path, PAYMOB_INTEGRATION_IDS="11,12",
+                                          ORDER_PAYMENT_TIMEOUT_SECONDS="900"))
+    assert [(i.id, i.method) for i in settings.paymob_integrations] == [(11, "card"),
+                                                                          (12, "card")]
+    assert settings.payment_methods.methods[0].window == timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("4900001:card:10x", "duration"),
+    ("4900001", "id:method"),
+    ("x:card", "id:method"),
+    ("4900001:Card", "id:method"),
+    ("4900001:kiosk:8d", "between 1 minute and 7 days"),
+    ("4900001:kiosk:30s", "between 1 minute and 7 days"),
+    ("4900001:kiosk:48h,4900002:kiosk:24h", "two payment windows"),
+    ("4900001:card,4900001:kiosk:48h", "twice"),
+])
+def test_a_bad_integration_list_stops_the_shop_at_start(tmp_path: Path, value: str,
+                                                        message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        Settings.from_env(live_env(tmp_path, PAYMOB_INTEGRATION_IDS="",
+                                   PAYMOB_INTEGRATIONS=value))
+
+
+def test_both_integration_variables_at_once_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="not both"):
+        Settings.from_env(live_env(tmp_path, PAYMOB_INTEGRATIONS="4900001:card"))
+
+
+def test_the_sandbox_takes_the_configured_methods_or_cards_only(tmp_path: Path) -> None:
+    sandbox = {"DATABASE_URL": f"sqlite:///{tmp_path}/shop.db"}
+    assert Settings.from_env(sandbox).payment_methods.names == ("card",)
+    kiosk = Settings.from_env({**sandbox, "PAYMOB_INTEGRATIONS": "7:card,8:kiosk:2d"})
+    assert kiosk.paymob_mode == "sandbox" and kiosk.payment_methods.names == ("card", "kiosk")
