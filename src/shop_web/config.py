@@ -252,6 +252,16 @@ def parse_duration(text: str) -> timedelta:
     return int(match["count"]) * _UNITS[match["unit"]]
 
 
+def format_duration(window: timedelta) -> str:
+    """The shortest of `parse_duration`'s spellings for `window`: 10m, 48h, 2d."""
+    seconds = int(window.total_seconds())
+    for unit in ("d", "h", "m"):
+        size = int(_UNITS[unit].total_seconds())
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
 _METHOD = re.compile(r"^[a-z][a-z0-9_]{0,31}$", re.ASCII)
 _INTEGRATIONS_FORMAT = ("PAYMOB_INTEGRATIONS is a comma-separated list of "
                         "id:method[:window], such as 4900001:card:10m,4900003:kiosk:48h")
