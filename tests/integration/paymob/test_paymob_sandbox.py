@@ -25,12 +25,13 @@ from shop_adapters.paymob.sandbox import (
     order_id_from_client_secret,
 )
 from shop_adapters.paymob.settings import Integration
+from shop_core.catalogue import Product
 from shop_core.errors import InvalidSignature, PaymentProviderError
 from shop_core.money import Money
-from shop_core.orders import Order, OrderStatus
+from shop_core.orders import CartLine, Order, OrderStatus
 from shop_core.payment_methods import PaymentMethod, PaymentMethods
 from shop_core.payments import CallbackOutcome
-from shop_core.use_cases.ordering import place_order
+from shop_core.use_cases.ordering import PlaceOrder, place_order
 from shop_core.use_cases.payments import apply_payment_callback
 
 from .conftest import HMAC_SECRET, PUBLIC_KEY, ShopWorld, StubServer, make_settings
@@ -267,3 +268,23 @@ def test_the_sandbox_pays_through_an_integration_of_the_order_s_method(
 
     assert body["obj"]["integration_id"] == 8
     assert stored(world, order.id or 0).expires_at == world.clock.now() + timedelta(hours=48)
+
+
+def test_an_omani_payment_in_baisas_settles_its_order(world: ShopWorld) -> None:
+    now = world.clock.now()
+    with world.uow:
+        incense = world.uow.products.add(Product(
+            id=None, name="Frankincense", description="", price=Money.parse("1.255", "OMR"),
+            stock=4, is_deleted=False, created_at=now, updated_at=now))
+        world.uow.commit()
+    settings = make_settings(currency="OMR")
+    order = place_order(world.uow, world.services(SandboxGateway(settings, world.clock)),
+                        PlaceOrder(user_id=world.user_id, cart=(CartLine(incense.id or 0, 2),)))
+    body, signature = build_transaction_callback(order, success=True, transaction_id=557,
+                                                 settings=settings, now=world.clock.now())
+    assert (body["obj"]["amount_cents"], body["obj"]["currency"]) == (2510, "OMR")
+    callback = verify_transaction_callback(body, signature, HMAC_SECRET)
+    assert callback is not None
+
+    assert apply_payment_callback(world.uow, world.clock, callback) is CallbackOutcome.PAID
+    assert stored(world, order.id or 0).status is OrderStatus.SUCCESS
