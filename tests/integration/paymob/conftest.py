@@ -157,6 +157,16 @@ class ShopWorld:
         return PlaceOrder(user_id=self.user_id,
                           cart=(CartLine(self.pen_id, 2), CartLine(self.book_id, 1)))
 
+    def add_product(self, name: str, price: Money, stock: int) -> int:
+        now = self.clock.now()
+        with self.uow:
+            product = self.uow.products.add(Product(
+                id=None, name=name, description="", price=price, stock=stock,
+                is_deleted=False, created_at=now, updated_at=now))
+            self.uow.commit()
+        assert product.id is not None
+        return product.id
+
     def stock(self, product_id: int) -> int:
         with self.uow:
             product = self.uow.products.get(product_id)

@@ -14,7 +14,6 @@ from shop_adapters.paymob.gateway import PaymobGateway
 from shop_adapters.paymob.references import client_secret
 from shop_adapters.paymob.settings import Integration
 from shop_core.accounts import User
-from shop_core.catalogue import Product
 from shop_core.errors import PaymentProviderError
 from shop_core.money import Money
 from shop_core.orders import CartLine, Order, OrderQuery, OrderStatus, new_order, order_lines
@@ -268,17 +267,11 @@ def _order_and_customer(world: ShopWorld) -> tuple[Order, User, datetime]:
 def test_an_omani_order_goes_to_paymob_in_baisas(world: ShopWorld,
                                                  stub_server: StubServer) -> None:
     stub_server.reply_json(201, CREATED)
-    now = world.clock.now()
-    with world.uow:
-        incense = world.uow.products.add(Product(
-            id=None, name="Frankincense", description="", price=Money.parse("12.345", "OMR"),
-            stock=4, is_deleted=False, created_at=now, updated_at=now))
-        world.uow.commit()
-    assert incense.id is not None
+    incense = world.add_product("Frankincense", Money.parse("12.345", "OMR"), 4)
     gateway = gateway_for(world, stub_server.url, currency="OMR")
 
     place_order(world.uow, world.services(gateway),
-                PlaceOrder(user_id=world.user_id, cart=(CartLine(incense.id, 3),)))
+                PlaceOrder(user_id=world.user_id, cart=(CartLine(incense, 3),)))
 
     body = stub_server.requests[0].json()
     assert (body["amount"], body["currency"]) == (37035, "OMR")  # 37.035 rials, exactly

@@ -25,7 +25,6 @@ from shop_adapters.paymob.sandbox import (
     order_id_from_client_secret,
 )
 from shop_adapters.paymob.settings import Integration
-from shop_core.catalogue import Product
 from shop_core.errors import InvalidSignature, PaymentProviderError
 from shop_core.money import Money
 from shop_core.orders import CartLine, Order, OrderStatus
@@ -271,15 +270,10 @@ def test_the_sandbox_pays_through_an_integration_of_the_order_s_method(
 
 
 def test_an_omani_payment_in_baisas_settles_its_order(world: ShopWorld) -> None:
-    now = world.clock.now()
-    with world.uow:
-        incense = world.uow.products.add(Product(
-            id=None, name="Frankincense", description="", price=Money.parse("1.255", "OMR"),
-            stock=4, is_deleted=False, created_at=now, updated_at=now))
-        world.uow.commit()
+    incense = world.add_product("Frankincense", Money.parse("1.255", "OMR"), 4)
     settings = make_settings(currency="OMR")
     order = place_order(world.uow, world.services(SandboxGateway(settings, world.clock)),
-                        PlaceOrder(user_id=world.user_id, cart=(CartLine(incense.id or 0, 2),)))
+                        PlaceOrder(user_id=world.user_id, cart=(CartLine(incense, 2),)))
     body, signature = build_transaction_callback(order, success=True, transaction_id=557,
                                                  settings=settings, now=world.clock.now())
     assert (body["obj"]["amount_cents"], body["obj"]["currency"]) == (2510, "OMR")
