@@ -86,12 +86,20 @@ class Settings:
     @property
     def payment_methods(self) -> PaymentMethods:
         """The methods the shop takes, each with its window (validated: one per method)."""
-        windows: dict[str, timedelta] = {}
-        for integration in self.paymob_integrations:
-            windows[integration.method] = integration.window or self.order_payment_timeout
-        return PaymentMethods(tuple(PaymentMethod(name, window)
-                                    for name, window in windows.items()),
+        return PaymentMethods(tuple(PaymentMethod(name, window) for name, window in
+                                    self._windows(self.paymob_integrations).items()),
                               self.order_payment_timeout)
+
+    def _windows(self, integrations: tuple[Integration, ...]) -> dict[str, timedelta]:
+        """Each method's payment window: its integrations' own, else the default one."""
+        windows: dict[str, timedelta] = {}
+        for integration in integrations:
+            window = integration.window or self.order_payment_timeout
+            if windows.setdefault(integration.method, window) != window:
+                raise ConfigurationError(
+                    f"PAYMOB_INTEGRATIONS gives {integration.method} two payment windows; "
+                    f"a method has one.")
+        return windows
 
     @property
     def effective_database_url(self) -> str:
@@ -190,17 +198,13 @@ class Settings:
         """Integrations from either variable, their ids alongside; each method one window."""
         integrations = self.paymob_integrations or tuple(
             Integration(integration_id) for integration_id in self.paymob_integration_ids)
-        windows: dict[str, timedelta] = {}
         for integration in integrations:
-            window = integration.window or self.order_payment_timeout
-            if windows.setdefault(integration.method, window) != window:
-                raise ConfigurationError(
-                    f"PAYMOB_INTEGRATIONS gives {integration.method} two payment windows; "
-                    f"a method has one.")
-            if not MIN_PAYMENT_WINDOW <= window <= MAX_PAYMENT_WINDOW:
-                raise ConfigurationError(
-                    f"The payment window of {integration.method} must be between 1 minute "
-                    f"and 7 days.")
+            # Bounds on the windows given here; the default one is ORDER_PAYMENT_TIMEOUT's.
+            window = integration.window
+            if window is not None and not MIN_PAYMENT_WINDOW <= window <= MAX_PAYMENT_WINDOW:
+                raise ConfigurationError(f"The payment window of {integration.method} must "
+                                         f"be between 1 minute and 7 days.")
+        self._windows(integrations)
         return evolve(self, paymob_integrations=integrations,
                       paymob_integration_ids=tuple(i.id for i in integrations))
 
@@ -278,8 +282,8 @@ def _integrations(env: Mapping[str, str]) -> tuple[Integration, ...]:
     for entry in (part.strip() for part in raw.split(",") if part.strip()):
         integration_id, _, rest = entry.partition(":")
         method, _, window = rest.partition(":")
-        if not integration_id.isascii() or not integration_id.isdigit() \
-                or not _METHOD.match(method):
+        if not (integration_id.isascii() and integration_id.isdigit()
+                and int(integration_id) > 0 and _METHOD.match(method)):
             raise ConfigurationError(f"{_INTEGRATIONS_FORMAT}, not {entry!r}.")
         try:
             duration = parse_duration(window) if window else None

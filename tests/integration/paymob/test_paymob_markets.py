@@ -117,6 +117,7 @@ def test_integration_ids_alone_are_card_integrations_with_the_default_window(
     ("4900001:card:10x", "duration"),
     ("4900001", "id:method"),
     ("x:card", "id:method"),
+    ("0:card", "id:method"),
     ("4900001:Card", "id:method"),
     ("4900001:kiosk:8d", "between 1 minute and 7 days"),
     ("4900001:kiosk:30s", "between 1 minute and 7 days"),
