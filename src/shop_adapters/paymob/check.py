@@ -53,7 +53,10 @@ def describe(settings: PaymobSettings, account: Account, *, live: bool, base_fro
     report.add("key mode", account.mode.value if account.mode else "unknown (no prefix)")
     report.add("API base", settings.api_base + (" (from the keys)" if base_from_keys
                                                 else " (PAYMOB_API_BASE)"))
-    report.add("currency", settings.currency)
+    market_currency = (f" (the {region.country} market takes {region.currency}: Paymob "
+                       f"would refuse these intentions)"
+                       if account.recognised and region.currency != settings.currency else "")
+    report.add("currency", settings.currency + market_currency)
     report.add("integrations", "" if settings.all_integrations else "none")
     for integration in settings.all_integrations:
         window = integration.window or default_window

@@ -112,3 +112,9 @@ def test_a_live_check_without_an_api_key_says_what_is_missing(
 def test_an_unreachable_paymob_fails_the_check(tmp_path: Path, refused_url: str) -> None:
     result = check(live(tmp_path, StubServer(url=refused_url)))
     assert result.exit_code == 1 and "Paymob could not be reached" in result.output
+
+
+def test_a_currency_the_market_does_not_take_is_pointed_out(tmp_path: Path,
+                                                            refused_url: str) -> None:
+    result = check(live(tmp_path, StubServer(url=refused_url), PAYMOB_CURRENCY="EGP"))
+    assert "EGP (the Oman market takes OMR" in result.output
