@@ -14,7 +14,10 @@ from attrs import frozen
 
 from shop_core.accounts import User
 from shop_core.catalogue import OutOfStock
-from shop_core.errors import NotFound, PaymentProviderError
+from shop_core.errors import (
+    NotFound,
+    PaymentProviderError,
+)
 from shop_core.orders import (
     CartLine,
     Order,
@@ -26,7 +29,13 @@ from shop_core.orders import (
     stock_lines,
 )
 from shop_core.pagination import Page
-from shop_core.ports import Clock, ExpiryScheduler, PaymentGateway, UnitOfWork
+from shop_core.payment_methods import Offer, PaymentMethods
+from shop_core.ports import (
+    Clock,
+    ExpiryScheduler,
+    PaymentGateway,
+    UnitOfWork,
+)
 from shop_core.use_cases.transitions import move
 
 log = logging.getLogger(__name__)
@@ -36,11 +45,13 @@ DEFAULT_PAYMENT_TIMEOUT = timedelta(minutes=10)
 
 @frozen
 class PlaceOrder:
-    """A customer's request to buy the cart. (Retries are made safe by the request's
-    idempotency key, `shop_core.use_cases.idempotency`, like every money-moving request.)"""
+    """A customer's request to buy the cart, paying by `payment_method` (None: any of the
+    default-window methods). (Retries are made safe by the request's idempotency key,
+    `shop_core.use_cases.idempotency`, like every money-moving request.)"""
 
     user_id: int
     cart: tuple[CartLine, ...]
+    payment_method: str | None = None
 
 
 @frozen
@@ -51,28 +62,37 @@ class OrderingServices:
     scheduler: ExpiryScheduler
     clock: Clock
     payment_timeout: timedelta = DEFAULT_PAYMENT_TIMEOUT
+    # The methods the shop takes; None: card only, with `payment_timeout` as its window.
+    methods: PaymentMethods | None = None
+
+    @property
+    def payment_methods(self) -> PaymentMethods:
+        return self.methods or PaymentMethods.card_only(self.payment_timeout)
 
 
 def place_order(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder, *,
                 customer: User | None = None) -> Order:
     """Reserve the cart's stock, save the order `pending`, and open its payment.
 
-    Raises `ValidationError` for a bad cart, `OutOfStock` when any line cannot be met (nothing
-    is reserved then), and `PaymentProviderError` when the provider fails (the order is then
-    `failed`, its stock back). `customer`, the user `command.user_id` names, saves reading
-    it again when the caller already has it (the provider needs the customer's name and
-    email).
+    The order holds its stock for the payment window of the method it is opened with.
+    Raises `ValidationError` for a bad cart or a payment method the shop does not take (or
+    one that needs a phone the customer has not given), `OutOfStock` when any line cannot be
+    met (nothing is reserved then), and `PaymentProviderError` when the provider fails (the
+    order is then `failed`, its stock back). `customer`, the user `command.user_id` names,
+    saves reading it again when the caller already has it (the provider needs the
+    customer's name, email and phone).
     """
     cart = merge_cart(command.cart)
-    order = _reserve_and_save(uow, services, command, cart)
-    assert order.id is not None
     if customer is None or customer.id != command.user_id:
         with uow:
             customer = uow.users.get(command.user_id)
-    try:
         if customer is None:
-            raise PaymentProviderError("The customer's account no longer exists.")
-        payment = services.gateway.create_intention(order, customer, order.expires_at)
+            raise NotFound("The customer's account no longer exists.")
+    order, offer = _reserve_and_save(uow, services, command, cart, customer)
+    assert order.id is not None
+    try:
+        payment = services.gateway.create_intention(order, customer, order.expires_at,
+                                                    offer.names)
     except PaymentProviderError:
         _fail_unopened_order(uow, services.clock, order)
         raise
@@ -85,21 +105,23 @@ def place_order(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder
 
 
 def _reserve_and_save(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder,
-                      cart: Sequence[CartLine]) -> Order:
-    """Transaction one: the `pending` order and its reservation."""
+                      cart: Sequence[CartLine], customer: User) -> tuple[Order, Offer]:
+    """Transaction one: the `pending` order, its reservation, and the payment methods it
+    is opened with."""
     with uow:
+        offer = services.payment_methods.offer(command.payment_method, customer)
         products = uow.products.get_many(line.product_id for line in cart)
         lines = order_lines(cart, products)
         now = services.clock.now()
-        order = uow.orders.add(new_order(command.user_id, lines, now,
-                                         now + services.payment_timeout))
+        order = uow.orders.add(new_order(command.user_id, lines, now, now + offer.window,
+                                         command.payment_method))
         # Reserve last, right before the commit: the product rows stay locked for as short
         # a time as possible, which is what bounds the rate of a popular product.
         shortfalls = uow.products.reserve(stock_lines(lines))
         if shortfalls:
             raise OutOfStock(shortfalls)  # leaving the block rolls the order back too
         uow.commit()
-        return order
+        return order, offer
 
 
 def _fail_unopened_order(uow: UnitOfWork, clock: Clock, order: Order) -> None:

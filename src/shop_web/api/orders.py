@@ -92,13 +92,16 @@ def read_order(order_id: int) -> Response:
 @idempotent(required=False)
 def create_order(headers: dict[str, Any], data: dict[str, Any]) -> Response:
     """Reserve the cart's stock and open a Paymob payment: pay at `payment_url` before
-    `expires_at`. A product that does not exist or is deleted is 400; a payment provider
-    failure is 502 (the order is then `failed` and its stock restored)."""
+    `expires_at`, which follows the payment window of `payment_method`. A product that does
+    not exist or is deleted, an unknown payment method, or a wallet payment without a phone
+    number is 400; a payment provider failure is 502 (the order is then `failed` and its
+    stock restored)."""
     caller = require_user()
     command = PlaceOrder(
         user_id=user_id(caller),
         cart=tuple(CartLine(item["product_id"], item["quantity"])
                    for item in data["cart_items"]),
+        payment_method=data.get("payment_method"),
     )
     order = current_shop().orders.place(command, customer=caller)
     return _order_response(order, caller, 201)
@@ -178,7 +181,10 @@ def _amount(order_id: int, text: str | None) -> Money | None:
     if text is None:
         return None
     order = get_order(current_shop().reader(), order_id, user_id=None)
-    amount = Money.parse(text, order.currency)
+    try:
+        amount = Money.parse(text, order.currency)
+    except ValueError as error:
+        raise ValidationError({"amount": [str(error)]}) from None
     if not amount.is_positive:
         raise ValidationError({"amount": ["Enter an amount above zero."]})
     return amount

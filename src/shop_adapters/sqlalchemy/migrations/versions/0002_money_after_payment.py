@@ -2,7 +2,7 @@
 movements (who started them, where they stand); idempotency keys that remember answers.
 
 Revision ID: 0002
-Revises: 0001
+Revises: 0004
 Create Date: 2026-12-03 14:15:00
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: str | None = "0001"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
