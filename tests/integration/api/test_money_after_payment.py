@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from shop_adapters.paymob.callbacks import transaction_hmac
 from shop_adapters.paymob.sandbox import build_transaction_callback
 from shop_core.ledger import Movement
-from shop_core.testing import FakePaymentOperations
+from shop_core.testing import FakeClock, FakePaymentGateway, FakePaymentOperations
 from shop_core.use_cases.ordering import get_order
 from tests.integration.api.conftest import Api, Reply
 
@@ -223,3 +224,31 @@ def test_staff_list_only_orders_still_owed_a_refund(lite: Api) -> None:
     order = order_of(lite, order_id)
     assert (order["status"], order["paid_amount"], order["refunded_amount"]) == (
         "success", "400.00", "200.00")
+
+
+def test_a_placement_that_got_502_replays_502(lite: Api, gateway: FakePaymentGateway) -> None:
+    product = lite.product(stock=5)
+    headers = {**lite.auth("amira"), "Idempotency-Key": "checkout-502"}
+    body = {"cart_items": [{"product_id": product, "quantity": 1}]}
+    gateway.fail_next = True
+    first = lite.http.post("/api/v1/orders/", headers=headers, json=body)
+    assert first.status_code == 502
+    again = lite.http.post("/api/v1/orders/", headers=headers, json=body)
+    assert (again.status_code, again.json) == (502, first.json)
+    assert again.headers["Idempotent-Replayed"] == "true" and lite.stock(product) == 5
+
+
+def test_keys_are_kept_a_day_then_pruned_by_the_periodic_duty(lite: Api,
+                                                              clock: FakeClock) -> None:
+    product = lite.product(stock=5)
+    headers = {**lite.auth("amira"), "Idempotency-Key": "checkout-old"}
+    body = {"cart_items": [{"product_id": product, "quantity": 1}]}
+    first = lite.http.post("/api/v1/orders/", headers=headers, json=body)
+    [prune] = [d for d in lite.shop.duties if d.name == "shop:idempotency-prune"]
+    clock.advance(timedelta(hours=23))
+    assert prune.run_once() == 0
+    assert lite.http.post("/api/v1/orders/", headers=headers, json=body).json == first.json
+    clock.advance(timedelta(hours=1, seconds=1))
+    assert prune.run_once() == 1
+    fresh = lite.http.post("/api/v1/orders/", headers=headers, json=body)
+    assert fresh.status_code == 201 and fresh.json["id"] != first.json["id"]
