@@ -16,7 +16,12 @@ from shop_core.errors import Conflict
 from shop_core.ledger import Movement, Result
 from shop_core.money import Money
 from shop_core.orders import CartLine, Order, OrderStatus
-from shop_core.payments import CallbackOutcome, PaymentEvent, ProviderTransaction
+from shop_core.payments import (
+    CallbackOutcome,
+    PaymentCallback,
+    PaymentEvent,
+    ProviderTransaction,
+)
 from shop_core.testing import (
     FakeClock,
     FakeExpiryScheduler,
@@ -279,3 +284,40 @@ def test_staff_refunding_one_order_at_once_never_refund_more_than_was_paid(
         ledger = uow.payment_events.list_for_order(order.id or 0)
     assert sum(e.amount.amount for e in ledger if e.movement is Movement.REFUND
                and e.result is Result.SUCCEEDED) == settled.balance.refunded
+
+
+def test_a_refund_answer_and_its_callback_racing_count_it_once(pg_db: Database) -> None:
+    clock = FakeClock(NOW)
+    product = add_product(pg_db, price=10_000, stock=50)
+    staff = add_user(pg_db, username="staff", is_staff=True)
+    customer = add_user(pg_db).id or 0
+    provider = FakePaymentOperations()  # one provider: its transaction ids are unique
+    for attempt in range(6):
+        order = _place(pg_db, _services(clock), customer, (product.id or 0, 1))
+        payments.apply_payment_callback(pg_db.unit_of_work(), clock,
+                                        callback(order, f"pay-{attempt}"))
+        racing: list[threading.Thread] = []
+
+        def deliver_at_once(made: ProviderTransaction, order: Order = order) -> None:
+            refund = PaymentCallback(
+                transaction_id=made.transaction_id, amount=made.amount, success=True,
+                pending=False, is_refund=True, is_void=False, has_parent_transaction=True,
+                order_id=order.id, provider_order_id=None)
+            thread = threading.Thread(target=payments.apply_payment_callback,
+                                      args=(pg_db.unit_of_work(), clock, refund))
+            thread.start()
+            racing.append(thread)
+
+        provider.before_answer = deliver_at_once
+        operations.refund_order(pg_db.unit_of_work(),
+                                operations.OperationServices(provider, clock),
+                                operations.Refund(order.id or 0, staff.id or 0,
+                                                  Money(4000, "EGP")))
+        racing[0].join(10)
+        settled = _get(pg_db, order.id or 0)
+        assert (settled.balance.refunded, settled.balance.held) == (4000, 0), attempt
+        with pg_db.unit_of_work() as uow:
+            refunds = [e for e in uow.payment_events.list_for_order(order.id or 0)
+                       if e.movement is Movement.REFUND]
+        assert [(e.result, e.started_by) for e in refunds] == [
+            (Result.SUCCEEDED, staff.id)], attempt
