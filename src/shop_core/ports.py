@@ -181,8 +181,10 @@ class PaymentEventRepository(Protocol):
     def get_by_transaction_id(self, transaction_id: str) -> PaymentEvent | None: ...
 
     def update(self, event: PaymentEvent) -> bool:
-        """Write a reserved entry's transaction id, result and callback fields; False (and
-        nothing written) when another entry already has that transaction id."""
+        """Write a reserved entry's transaction id, result and callback fields, only while
+        the stored entry is unsettled; False (and nothing written) when it is settled
+        already, or another entry has that transaction id. Of concurrent writers settling
+        one entry, exactly one succeeds: the entry is what decides who books it."""
         ...
 
     def list_for_order(self, order_id: int) -> list[PaymentEvent]:

@@ -347,6 +347,9 @@ class FakePaymentEventRepository(_FakeRepository):
                      if e.transaction_id == transaction_id), None)
 
     def update(self, event: PaymentEvent) -> bool:
+        stored = self._s.payment_events.get(event.id or 0)
+        if stored is None or stored.result.is_final:
+            return False
         if event.transaction_id is not None:
             other = self.get_by_transaction_id(event.transaction_id)
             if other is not None and other.id != event.id:

@@ -93,12 +93,14 @@ def _settle_operation(uow: UnitOfWork, clock: Clock, order: Order, callback: Pay
                    pending=False, outcome=outcome, received_at=now, updated_at=now,
                    result=callback.result)
     held = reserved.amount.amount if reserved is not None else 0
+    # The entry first, then the order: the entry decides which of an answer and its
+    # callback, arriving at once, books the movement (the other finds it settled).
+    if reserved is not None and not uow.payment_events.update(entry):
+        return None  # settled meanwhile, or its transaction counted elsewhere: look again
+    if reserved is None and not uow.payment_events.add(entry):
+        return CallbackOutcome.DUPLICATE, order
     if not book(uow, order, entry, held, now, stock_gone=stock_gone):
         return None
-    written = (uow.payment_events.update(entry) if reserved is not None
-               else uow.payment_events.add(entry))
-    if not written:
-        return CallbackOutcome.DUPLICATE, order
     uow.commit()
     return outcome, order
 

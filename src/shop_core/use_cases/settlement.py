@@ -89,6 +89,11 @@ def settle_reserved(uow: UnitOfWork, clock: Clock, entry_id: int, result: Result
             settled = evolve(entry, transaction_id=transaction_id or entry.transaction_id,
                              result=result, success=result is Result.SUCCEEDED,
                              pending=not result.is_final, updated_at=now)
+            # Claim the entry first: a callback settling it at the same moment either
+            # settled it before (this write finds it settled, and the retry returns it) or
+            # waits for this transaction and then finds it settled.
+            if not uow.payment_events.update(settled):
+                continue
             if result.is_final:
                 order = uow.orders.get(entry.order_id)
                 assert order is not None
@@ -99,8 +104,6 @@ def settle_reserved(uow: UnitOfWork, clock: Clock, entry_id: int, result: Result
                 except OutOfStock:
                     stock_gone = True
                     continue
-            if not uow.payment_events.update(settled):
-                return entry  # its transaction id turned up meanwhile, on another entry
             uow.commit()
             return settled
     raise RuntimeError(f"Ledger entry {entry_id} kept changing.")  # pragma: no cover

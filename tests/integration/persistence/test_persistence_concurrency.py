@@ -292,7 +292,7 @@ def test_a_refund_answer_and_its_callback_racing_count_it_once(pg_db: Database) 
     staff = add_user(pg_db, username="staff", is_staff=True)
     customer = add_user(pg_db).id or 0
     provider = FakePaymentOperations()  # one provider: its transaction ids are unique
-    for attempt in range(6):
+    for attempt in range(10):
         order = _place(pg_db, _services(clock), customer, (product.id or 0, 1))
         payments.apply_payment_callback(pg_db.unit_of_work(), clock,
                                         callback(order, f"pay-{attempt}"))

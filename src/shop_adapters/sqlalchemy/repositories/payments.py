@@ -71,16 +71,19 @@ class SqlPaymentEventRepository(Repository):
         return _payment_event(row) if row is not None else None
 
     def update(self, event: PaymentEvent) -> bool:
-        # The unique transaction id settles races: of an answer and a callback naming the
-        # same transaction for two entries, the second write conflicts and is refused.
+        # Only while the stored entry is unsettled: of an answer and a callback settling it
+        # at once, the second waits for the first's row lock, then finds it settled. The
+        # unique transaction id refuses a transaction already counted on another entry.
+        unsettled = payment_events.c.result.in_([r.value for r in Result if not r.is_final])
         try:
             with self._conn.begin_nested():
-                self._conn.execute(payment_events.update()
-                                   .where(payment_events.c.id == event.id)
-                                   .values(_values(event)))
+                written = self._conn.execute(
+                    payment_events.update()
+                    .where(payment_events.c.id == event.id, unsettled)
+                    .values(_values(event)).returning(payment_events.c.id)).first()
         except sa.exc.IntegrityError:
             return False
-        return True
+        return written is not None
 
     def list_for_order(self, order_id: int) -> list[PaymentEvent]:
         rows = self._conn.execute(
