@@ -298,7 +298,8 @@ def test_a_refund_answer_and_its_callback_racing_count_it_once(pg_db: Database) 
                                         callback(order, f"pay-{attempt}"))
         racing: list[threading.Thread] = []
 
-        def deliver_at_once(made: ProviderTransaction, order: Order = order) -> None:
+        def deliver_at_once(made: ProviderTransaction, order: Order = order,
+                            racing: list[threading.Thread] = racing) -> None:
             refund = PaymentCallback(
                 transaction_id=made.transaction_id, amount=made.amount, success=True,
                 pending=False, is_refund=True, is_void=False, has_parent_transaction=True,
