@@ -13,7 +13,6 @@ import enum
 from attrs import frozen
 
 from shop_core.errors import Conflict
-from shop_core.money import Money
 
 
 class Movement(enum.Enum):
@@ -103,7 +102,3 @@ class Balance:
         elif movement in (Movement.REFUND, Movement.VOID):
             refunded += done
         return Balance(paid, refunded, max(0, self.held - held))
-
-    def money(self, currency: str) -> tuple[Money, Money]:
-        """`paid` and `refunded` as Money."""
-        return Money(self.paid, currency), Money(self.refunded, currency)

@@ -164,11 +164,6 @@ class Order:
     def refunded_amount(self) -> Money:
         return Money(self.balance.refunded, self.currency)
 
-    @property
-    def kept(self) -> int:
-        """What the shop keeps of the money paid: the total of an order it honours."""
-        return self.total.amount if self.status is OrderStatus.SUCCESS else 0
-
     def can(self, event: OrderEvent) -> bool:
         return (self.status, event) in TRANSITIONS
 

@@ -136,8 +136,3 @@ class PaymentEvent:
     restock: bool = False
     reason: str = ""
     updated_at: datetime | None = None
-
-    @property
-    def counts_as_paid(self) -> bool:
-        return (self.result is Result.SUCCEEDED
-                and self.movement in (Movement.PAYMENT, Movement.CAPTURE))
