@@ -18,9 +18,9 @@ from shop_core.testing import (
     FakeUnitOfWork,
 )
 from shop_core.use_cases.accounts import Registration, register
+from shop_core.use_cases.cancelling import CancelOrder, cancel_order
 from shop_core.use_cases.catalogue import ProductDetails, create_product
 from shop_core.use_cases.ordering import OrderingServices, PlaceOrder, place_order
-from shop_core.use_cases.cancelling import CancelOrder, cancel_order
 from shop_core.use_cases.payments import apply_payment_callback
 from shop_core.use_cases.reconciliation import ReconcilePolicy, Reconciler
 
