@@ -7,7 +7,7 @@ import abc
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from attrs import frozen
 
@@ -40,6 +40,7 @@ class PaymentGateway(Protocol):
         ...
 
 
+@runtime_checkable
 class IntentionCloser(Protocol):
     def close_intention(self, order: Order) -> None:
         """Stop the provider taking payment for `order` (cancelled), as far as its API
@@ -48,6 +49,7 @@ class IntentionCloser(Protocol):
         ...
 
 
+@runtime_checkable
 class PaymentLookup(Protocol):
     def find_payment(self, order: Order) -> PaymentCallback | None:
         """The provider's latest transaction for `order`, as its callback would have

@@ -41,12 +41,15 @@ class Settings:
     paymob_secret_key: str = field(default="", repr=_secret_repr)
     paymob_public_key: str = ""
     paymob_hmac_secret: str = field(default="", repr=_secret_repr)
+    paymob_api_key: str = field(default="", repr=_secret_repr)
     paymob_integration_ids: tuple[int, ...] = ()
     paymob_currency: str = "EGP"
     paymob_reference_prefix: str = "shop"
     order_payment_timeout: timedelta = timedelta(seconds=600)
     rate_limit_auth: str = "30/minute"
     expiry_sweep_interval: float = 2.0
+    reconcile_interval: float = 5.0
+    reconcile_grace: timedelta = timedelta(seconds=60)
     password_hash_profile: str = "strong"
     trusted_proxies: int = 0
     metrics_token: str = field(default="", repr=_secret_repr)
@@ -86,6 +89,7 @@ class Settings:
             "paymob_secret_key": env.get("PAYMOB_SECRET_KEY", ""),
             "paymob_public_key": env.get("PAYMOB_PUBLIC_KEY", ""),
             "paymob_hmac_secret": env.get("PAYMOB_HMAC_SECRET", ""),
+            "paymob_api_key": env.get("PAYMOB_API_KEY", ""),
             "paymob_integration_ids": _ids(env.get("PAYMOB_INTEGRATION_IDS", "")),
             "paymob_currency": env.get("PAYMOB_CURRENCY", "EGP"),
             "paymob_reference_prefix": env.get("PAYMOB_REFERENCE_PREFIX", "shop"),
@@ -93,6 +97,9 @@ class Settings:
                 seconds=_int(env, "ORDER_PAYMENT_TIMEOUT_SECONDS", 600)),
             "rate_limit_auth": env.get("RATE_LIMIT_AUTH", "30/minute"),
             "expiry_sweep_interval": float(env.get("EXPIRY_SWEEP_INTERVAL_SECONDS", "2")),
+            "reconcile_interval": float(env.get("RECONCILE_INTERVAL_SECONDS", "5")),
+            "reconcile_grace": timedelta(seconds=_int(env, "RECONCILE_GRACE_SECONDS", 60,
+                                                      minimum=0)),
             "password_hash_profile": env.get("PASSWORD_HASH_PROFILE", "strong"),
             "trusted_proxies": _int(env, "TRUSTED_PROXIES", 0, minimum=0),
             "metrics_token": env.get("METRICS_TOKEN", ""),

@@ -9,24 +9,29 @@ applies it unchanged.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from shop_adapters.paymob.callbacks import transaction_hmac
+from shop_adapters.paymob.callbacks import read_transaction, transaction_hmac
 from shop_adapters.paymob.references import merchant_reference
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_core.accounts import User
 from shop_core.errors import PaymentProviderError
 from shop_core.orders import Order
-from shop_core.payments import PaymentIntention
+from shop_core.payments import PaymentCallback, PaymentIntention
 from shop_core.ports import Clock
 
 SANDBOX_CHECKOUT_PATH = "/sandbox/paymob/unifiedcheckout/"
+# In the instance folder: the sandbox Paymob's record of the transactions it processed.
+SANDBOX_LEDGER_FILE = "sandbox-paymob-transactions.jsonl"
 # Fake Paymob order ids sit far above the shop's order ids, so the two are never confused.
 PROVIDER_ORDER_OFFSET = 900_000_000
 # The merchant ("owner") and card Paymob's own sample transaction callback shows.
@@ -60,6 +65,10 @@ class SandboxGateway:
         self._settings = settings
         self._clock = clock
 
+    def close_intention(self, order: Order) -> None:
+        """Nothing to close: the sandbox page refuses to pay an order that is not pending."""
+        return None
+
     def create_intention(self, order: Order, customer: User,
                          expires_at: datetime) -> PaymentIntention:
         """A local intention whose checkout URL is the shop's sandbox page. Never fails."""
@@ -73,6 +82,55 @@ class SandboxGateway:
             checkout_url=f"{self._settings.public_base_url}{SANDBOX_CHECKOUT_PATH}?{query}",
             provider_order_id=sandbox_provider_order_id(order.id),
         )
+
+
+class SandboxLedger:
+    """What the sandbox's Paymob processed: every transaction its checkout page built, one
+    JSON line each in a file of the instance folder, so that every process of the shop
+    (web workers, `shop reconcile`) reads the same record offline."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def record(self, obj: Mapping[str, Any]) -> None:
+        line = json.dumps(obj, separators=(",", ":")) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.path.open("a", encoding="utf-8") as ledger:
+            ledger.write(line)  # one write of one line in append mode: never interleaved
+
+    def latest(self, reference: str) -> dict[str, Any] | None:
+        """The last transaction recorded for the merchant reference `reference`."""
+        found = None
+        try:
+            with self.path.open(encoding="utf-8") as ledger:
+                for line in ledger:
+                    try:
+                        obj = json.loads(line)
+                    except ValueError:
+                        continue  # a line cut short by a crash
+                    if isinstance(obj, dict) and isinstance(obj.get("order"), dict) \
+                            and obj["order"].get("merchant_order_id") == reference:
+                        found = obj
+        except FileNotFoundError:
+            return None
+        return found
+
+
+class SandboxLookup:
+    """The core's `PaymentLookup`, offline: Paymob's transaction inquiry answered from
+    what the sandbox recorded. Never fails."""
+
+    def __init__(self, settings: PaymobSettings, ledger: SandboxLedger) -> None:
+        self._settings = settings
+        self._ledger = ledger
+
+    def find_payment(self, order: Order) -> PaymentCallback | None:
+        if order.id is None:
+            return None
+        obj = self._ledger.latest(merchant_reference(self._settings.reference_prefix,
+                                                     order.id))
+        return read_transaction(obj, self._settings.reference_prefix) if obj else None
 
 
 def _paymob_time(moment: datetime) -> str:

@@ -124,6 +124,17 @@ class Reconciler:
             now=self.clock.now(), lead=timedelta(0), since=None, recheck=self.policy.recheck,
             limit=self.policy.batch_size))
 
+    def give_chance(self, order_id: int) -> None:
+        """Ask about one overdue order whose expiry waits for the provider's answer (its
+        own expiry job is due), unless it does not wait or the breaker is open."""
+        now = self.clock.now()
+        with self.uow() as uow:
+            order = uow.orders.get(order_id)
+        selection = InquirySelection(now=now, lead=timedelta(0), since=None,
+                                     recheck=self.policy.recheck, limit=1)
+        if order is not None and selection.wants(order) and self.breaker.allows():
+            self._ask(order)
+
     def _pass(self, selection: InquirySelection) -> ReconcileReport:
         with self.uow() as uow:
             due = uow.orders.due_for_inquiry(selection)

@@ -124,7 +124,7 @@ def _due_for_inquiry(*, with_settled: bool) -> sa.Select[Any]:
     cancelled one's lies after its cancellation, so `expires_at >= since` keeps the scan to
     the window before `updated_at` decides."""
     checked = orders.c.payment_checked_at
-    now = sa.bindparam("now")
+    now: sa.BindParameter[datetime] = sa.bindparam("now")
     rested = sa.or_(checked.is_(None), checked <= sa.bindparam("recheck_before"))
     overdue = sa.and_(orders.c.status == _PENDING, orders.c.expires_at <= now,
                       sa.or_(checked.is_(None), checked < orders.c.expires_at))
@@ -132,7 +132,7 @@ def _due_for_inquiry(*, with_settled: bool) -> sa.Select[Any]:
                        orders.c.expires_at <= sa.bindparam("due_before"), rested)
     wanted = [overdue, due_soon]
     if with_settled:
-        since = sa.bindparam("since")
+        since: sa.BindParameter[datetime] = sa.bindparam("since")
         wanted.append(sa.and_(orders.c.status.in_(_SETTLED_UNPAID),
                               orders.c.expires_at >= since, orders.c.updated_at >= since,
                               rested))
