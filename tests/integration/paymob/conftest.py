@@ -25,6 +25,7 @@ from shop_core.use_cases.ordering import OrderingServices, PlaceOrder
 SECRET_KEY = "egy_sk_test_6b1f0c7d9e2a4b8c-SECRET"
 HMAC_SECRET = "HMAC-7f3e91c2d4a8b6e0-SECRET"
 PUBLIC_KEY = "egy_pk_test_public"
+API_KEY = "ZXlKaGJHY2lPaUpJVXpVeE1pSXNJblI1Y0NJNklrcFhWQ0o5-API-KEY"
 
 
 @define
@@ -41,7 +42,8 @@ class Recorded:
 @define
 class StubServer:
     """Answers every request with `status`/`body` after `delay` seconds, recording it; the
-    first requests get `statuses`, in turn, when some are given."""
+    first requests get `statuses`, in turn, when some are given. A path given a reply in
+    `routes` (`reply_on`) gets that one instead, as Paymob answers each API its own way."""
 
     url: str = ""
     status: int = 201
@@ -50,7 +52,15 @@ class StubServer:
     content_type: str = "application/json"
     delay: float = 0.0
     requests: list[Recorded] = field(factory=list)
+    routes: dict[str, tuple[int, bytes]] = field(factory=dict)
     stop: threading.Event = field(factory=threading.Event)
+
+    def reply_on(self, path: str, status: int, payload: Any) -> None:
+        self.routes[path] = (status, json.dumps(payload).encode())
+
+    def on(self, path: str) -> list[Recorded]:
+        """The requests recorded for `path`."""
+        return [r for r in self.requests if r.path == path]
 
     def reply_json(self, status: int, payload: Any) -> None:
         self.status, self.body = status, json.dumps(payload).encode()
@@ -63,16 +73,28 @@ class StubServer:
 def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            self._answer("POST")
+
+        def do_PUT(self) -> None:  # noqa: N802
+            self._answer("PUT")
+
+        def _answer(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            stub.requests.append(Recorded("POST", self.path, dict(self.headers.items()),
+            stub.requests.append(Recorded(method, self.path, dict(self.headers.items()),
                                           self.rfile.read(length)))
             if stub.delay and stub.stop.wait(stub.delay):
                 return
-            self.send_response(stub.statuses.pop(0) if stub.statuses else stub.status)
-            self.send_header("Content-Type", stub.content_type)
-            self.send_header("Content-Length", str(len(stub.body)))
+            if self.path in stub.routes:
+                status, body = stub.routes[self.path]
+                content_type = "application/json"
+            else:
+                status = stub.statuses.pop(0) if stub.statuses else stub.status
+                body, content_type = stub.body, stub.content_type
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(stub.body)
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output quiet
@@ -115,7 +137,7 @@ def make_settings(api_base: str = "https://accept.paymob.com", **changes: Any) -
         "api_base": api_base, "secret_key": SECRET_KEY, "public_key": PUBLIC_KEY,
         "hmac_secret": HMAC_SECRET, "integration_ids": (4097558, 4097559),
         "public_base_url": "https://shop.example", "connect_timeout": 1.0,
-        "read_timeout": 2.0,
+        "read_timeout": 2.0, "api_key": API_KEY, "inquiry_read_timeout": 0.5,
     }
     values.update(changes)
     return PaymobSettings(**values)
