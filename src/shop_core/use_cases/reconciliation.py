@@ -15,6 +15,7 @@ in a row the breaker stops asking for `cooldown`. Overdue orders wait for an ans
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -106,6 +107,8 @@ class Reconciler:
     monotonic: Callable[[], float] = time.monotonic
     breaker: InquiryBreaker = field(init=False)
     _last_inquiry: float | None = field(init=False, default=None)
+    # The sweep and the reconciliation duty share one reconciler (and its pace) per process.
+    _pace_lock: threading.Lock = field(init=False, factory=threading.Lock)
 
     def __attrs_post_init__(self) -> None:
         self.breaker = InquiryBreaker(self.clock, self.policy.threshold, self.policy.cooldown)
@@ -183,10 +186,11 @@ class Reconciler:
         return outcome
 
     def _pace(self) -> None:
-        now = self.monotonic()
-        if self._last_inquiry is not None:
-            wait = self._last_inquiry + self.policy.spacing - now
-            if wait > 0:
-                self.sleep(wait)
-                now += wait
-        self._last_inquiry = now
+        with self._pace_lock:
+            now = self.monotonic()
+            if self._last_inquiry is not None:
+                wait = self._last_inquiry + self.policy.spacing - now
+                if wait > 0:
+                    self.sleep(wait)
+                    now += wait
+            self._last_inquiry = now
