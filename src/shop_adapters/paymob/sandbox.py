@@ -4,7 +4,8 @@
 checkout page. That page builds a transaction processed callback exactly as Paymob does
 (`build_transaction_callback`), signs it with the configured HMAC secret, and delivers it over
 HTTP to the shop's `/webhook/` (`deliver_callback`), so the real webhook code verifies and
-applies it unchanged.
+applies it unchanged. Like Paymob, it keeps a record of the transactions it processed
+(`SandboxLedger`), from which `SandboxLookup` answers transaction inquiries offline.
 """
 
 from __future__ import annotations
