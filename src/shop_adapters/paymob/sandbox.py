@@ -93,6 +93,7 @@ class SandboxLedger:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._lock = threading.Lock()
+        self._index: tuple[tuple[int, int], dict[str, dict[str, Any]]] | None = None
 
     def record(self, obj: Mapping[str, Any]) -> None:
         line = json.dumps(obj, separators=(",", ":")) + "\n"
@@ -102,20 +103,28 @@ class SandboxLedger:
 
     def latest(self, reference: str) -> dict[str, Any] | None:
         """The last transaction recorded for the merchant reference `reference`."""
-        found = None
-        try:
-            with self.path.open(encoding="utf-8") as ledger:
-                for line in ledger:
-                    try:
-                        obj = json.loads(line)
-                    except ValueError:
-                        continue  # a line cut short by a crash
-                    if isinstance(obj, dict) and isinstance(obj.get("order"), dict) \
-                            and obj["order"].get("merchant_order_id") == reference:
-                        found = obj
-        except FileNotFoundError:
-            return None
-        return found
+        with self._lock:
+            try:
+                stat = self.path.stat()
+            except FileNotFoundError:
+                return None
+            # Read again only when the file grew: a sweep asks about many orders at once.
+            if self._index is None or self._index[0] != (stat.st_mtime_ns, stat.st_size):
+                self._index = ((stat.st_mtime_ns, stat.st_size), self._read())
+            return self._index[1].get(reference)
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        latest: dict[str, dict[str, Any]] = {}
+        with self.path.open(encoding="utf-8") as ledger:
+            for line in ledger:
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a crash
+                order = obj.get("order") if isinstance(obj, dict) else None
+                if isinstance(order, dict) and isinstance(order.get("merchant_order_id"), str):
+                    latest[order["merchant_order_id"]] = obj
+        return latest
 
 
 class SandboxLookup:

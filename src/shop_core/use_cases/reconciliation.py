@@ -135,8 +135,9 @@ class Reconciler:
             order = uow.orders.get(order_id)
         selection = InquirySelection(now=now, lead=timedelta(0), since=None,
                                      recheck=self.policy.recheck, limit=1)
-        if order is not None and selection.wants(order) and self.breaker.allows():
-            self._ask(order)
+        if order is not None and selection.wants(order) and self.breaker.allows() \
+                and self._ask(order) is not None:
+            self._note_checked([order_id])
 
     def _pass(self, selection: InquirySelection) -> ReconcileReport:
         with self.uow() as uow:
@@ -144,7 +145,8 @@ class Reconciler:
         if not due:
             return ReconcileReport()
         started = self.monotonic()
-        asked = changed = failed = 0
+        answered: list[int] = []
+        changed = failed = 0
         for order in due:
             if not self.breaker.allows() or self.monotonic() - started > self.policy.budget:
                 break
@@ -152,19 +154,19 @@ class Reconciler:
             if outcome is None:
                 failed += 1
                 continue
-            asked += 1
+            answered.append(order.id or 0)
             changed += outcome in _CHANGES
-        report = ReconcileReport(asked=asked, changed=changed, failed=failed,
-                                 left=len(due) - asked - failed)
+        self._note_checked(answered)
+        report = ReconcileReport(asked=len(answered), changed=changed, failed=failed,
+                                 left=len(due) - len(answered) - failed)
         if report.changed or report.failed:
             log.info("Reconciliation asked about %d orders: %d changed, %d inquiries failed, "
-                     "%d left for later", asked, changed, failed, report.left)
+                     "%d left for later", report.asked, changed, failed, report.left)
         return report
 
     def _ask(self, order: Order) -> CallbackOutcome | None:
         """Ask about one order and apply the answer; the outcome (`IGNORED` when the
         provider has no payment), or None when the inquiry failed."""
-        assert order.id is not None
         self._pace()
         try:
             found = self.lookup.find_payment(order)
@@ -173,17 +175,25 @@ class Reconciler:
             log.warning("Payment inquiry for order %s failed: %s", order.id, error)
             return None
         self.breaker.succeeded()
+        if found is None:
+            return CallbackOutcome.IGNORED
         try:
-            outcome = (apply_payment_callback(self.uow(), self.clock, found)
-                       if found is not None else CallbackOutcome.IGNORED)
-            with self.uow() as uow:
-                uow.orders.note_payment_checked([order.id], self.clock.now())
-                uow.commit()
+            return apply_payment_callback(self.uow(), self.clock, found)
         except (ShopError, Unavailable) as error:
             log.warning("Could not apply the payment inquiry for order %s: %s", order.id,
                         error.detail)
             return None
-        return outcome
+
+    def _note_checked(self, order_ids: list[int]) -> None:
+        """One transaction for the whole pass: an overdue order may expire once noted."""
+        if not order_ids:
+            return
+        try:
+            with self.uow() as uow:
+                uow.orders.note_payment_checked(order_ids, self.clock.now())
+                uow.commit()
+        except Unavailable:
+            pass  # asked again next pass; the grace bounds the wait meanwhile
 
     def _pace(self) -> None:
         with self._pace_lock:
