@@ -122,3 +122,21 @@ def test_pending_notice_shows_the_kiosk_reference_and_keeps_the_order_pending(
     paid = shop.order(order.id)
     assert paid.status is OrderStatus.SUCCESS and paid.payment_state is None
     assert paid.payment_reference == "7412589"
+
+
+def test_a_kiosk_bill_not_paid_by_the_deadline_times_out_with_its_stock_back(
+        shop: Shop) -> None:
+    pid = shop.add_product(stock=5)
+    order = shop.place(shop.add_customer(), (pid, 2))
+    shop.deliver(evolve(shop.callback(order, success=False, pending=True),
+                        awaiting=PaymentState.AWAITING_KIOSK_PAYMENT,
+                        payment_reference="7412589"))
+    shop.clock.advance(TIMEOUT - timedelta(seconds=1))
+    shop.reconciler().reconcile_overdue()
+    assert expire_overdue_orders(shop.uow, shop.clock, grace=GRACE) == 0
+    shop.clock.advance(timedelta(seconds=1))
+    shop.reconciler().reconcile_overdue()
+    assert expire_overdue_orders(shop.uow, shop.clock, grace=GRACE) == 1
+    stored = shop.order(order.id)
+    assert (stored.status, stored.payment_state) == (OrderStatus.TIMEOUT, None)
+    assert shop.stock(pid) == 5
