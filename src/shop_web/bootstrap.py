@@ -33,7 +33,7 @@ from shop_core.use_cases.expiry import (
 from shop_core.use_cases.ordering import OrderingServices
 from shop_core.use_cases.reconciliation import ReconcilePolicy, Reconciler, ReconcileReport
 from shop_web.config import Settings
-from shop_web.metrics import MeteredGateway, MovementMetrics, watch_pools
+from shop_web.metrics import MeteredGateway, MeteredLookup, MovementMetrics, watch_pools
 from shop_web.services import Accounts, Catalogue, Orders
 
 if TYPE_CHECKING:
@@ -202,7 +202,8 @@ def build_shop(settings: Settings, *, clock: Clock | None = None,
     watch_pools(database)
     return Shop(settings=settings, database=database,
                 clock=clock, hasher=hasher, gateway=MeteredGateway(gateway),
-                scheduler=scheduler, paymob=paymob, closer=closer, lookup=lookup,
+                scheduler=scheduler, paymob=paymob, closer=closer,
+                lookup=MeteredLookup(lookup) if lookup is not None else None,
                 redis=redis_client)
 
 
