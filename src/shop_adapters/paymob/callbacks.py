@@ -236,10 +236,9 @@ class _Reader:
 
 
 # Paymob's source types for cash paid at a kiosk (Aman, Masary) and for instalment lenders
-# (valU, Souhoola...), as they appear in `source_data.type`.
+# (valU, Souhoola...), as they appear in `source_data.type`, compared in lower case.
 _KIOSK_SOURCES = frozenset({"aggregator", "kiosk", "cash"})
-_INSTALMENT_SOURCES = frozenset({"valu", "installments", "installment", "bnpl", "souhoola",
-                                 "sympl", "premium", "forsa", "aman_installments"})
+_INSTALMENT_SOURCES = frozenset({"valu", "souhoola", "installments", "installment", "bnpl"})
 
 
 def _awaiting(obj: Mapping[str, Any]) -> tuple[PaymentState, str | None]:
