@@ -124,6 +124,8 @@ class Order:
     payment_reference: str | None = None
     # When the shop last asked the provider about this order's payment (reconciliation).
     payment_checked_at: datetime | None = None
+    # The method the customer chose to pay by; None: any of the default-window methods.
+    payment_method: str | None = None
 
     @property
     def total(self) -> Money:
@@ -211,12 +213,12 @@ def stock_lines(lines: Iterable[OrderLine]) -> list[StockLine]:
 
 
 def new_order(user_id: int, lines: Sequence[OrderLine], now: datetime,
-              expires_at: datetime) -> Order:
+              expires_at: datetime, payment_method: str | None = None) -> Order:
     """A `pending` order holding its lines' stock until `expires_at`."""
     return Order(
         id=None, user_id=user_id, status=OrderStatus.PENDING, lines=tuple(lines),
         currency=lines[0].unit_price.currency, expires_at=expires_at,
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, payment_method=payment_method,
     )
 
 

@@ -66,6 +66,8 @@ class FakePaymentGateway:
         self.payments: dict[int, PaymentCallback] = {}
         self.closed: list[int] = []
         self.lookups: list[int] = []
+        # What each order's intention was opened with: its methods and its deadline.
+        self.offers: dict[int, tuple[tuple[str, ...], datetime]] = {}
         self.fail_next = False
         self.unreachable = False
         self._ids = itertools.count(1)
@@ -83,8 +85,8 @@ class FakePaymentGateway:
         assert order.id is not None
         self.closed.append(order.id)
 
-    def create_intention(self, order: Order, customer: User,
-                         expires_at: datetime) -> PaymentIntention:
+    def create_intention(self, order: Order, customer: User, expires_at: datetime,
+                         methods: Sequence[str] = ()) -> PaymentIntention:
         if self.fail_next:
             self.fail_next = False
             raise PaymentProviderError("The payment provider is unavailable.")
@@ -96,6 +98,7 @@ class FakePaymentGateway:
             provider_order_id=str(1000 + number),
         )
         self.intentions[order.id] = intention
+        self.offers[order.id] = (tuple(methods), expires_at)
         return intention
 
 

@@ -86,7 +86,8 @@ class Shop:
         self.catalogue = Catalogue(self.uow, self.clock)
         self.orders = Orders(self.uow, OrderingServices(
             gateway=self.gateway, scheduler=self.scheduler, clock=self.clock,
-            payment_timeout=self.settings.order_payment_timeout), self.closer)
+            payment_timeout=self.settings.order_payment_timeout,
+            methods=self.settings.payment_methods), self.closer)
         self.reconciler = None if self.lookup is None else Reconciler(
             self.uow, self.lookup, self.clock, self._reconcile_policy())
         sweep = PeriodicDuty(SWEEP_DUTY, self.expire_overdue_orders, self.database.exclusively,
@@ -171,12 +172,13 @@ _EXTENSION = "shop"
 
 def paymob_settings(settings: Settings) -> PaymobSettings:
     return PaymobSettings(
-        api_base=settings.paymob_api_base.rstrip("/"),
+        api_base=settings.paymob_base_url,
         secret_key=settings.paymob_secret_key,
         public_key=settings.paymob_public_key,
         hmac_secret=settings.paymob_hmac_secret,
         api_key=settings.paymob_api_key,
         integration_ids=settings.paymob_integration_ids,
+        integrations=settings.paymob_integrations,
         currency=settings.paymob_currency,
         reference_prefix=settings.paymob_reference_prefix,
         public_base_url=settings.public_base_url.rstrip("/"),

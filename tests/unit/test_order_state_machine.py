@@ -106,7 +106,7 @@ class OrderLifecycle(RuleBasedStateMachine):
         if outcome is CallbackOutcome.PAID:
             assert order.status is S.PENDING
         if outcome is CallbackOutcome.LATE_PAID:
-            assert order.status in (S.TIMEOUT, S.FAILED)
+            assert order.status in (S.TIMEOUT, S.FAILED, S.CANCELLED)
         return callback
 
     @rule(target=callbacks, order=orders)

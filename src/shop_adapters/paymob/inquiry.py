@@ -19,6 +19,7 @@ from typing import Any
 import requests
 
 from shop_adapters.paymob.callbacks import read_transaction
+from shop_adapters.paymob.check import AUTH_PATH
 from shop_adapters.paymob.references import merchant_reference
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_core.errors import PaymentProviderError, ValidationError
@@ -28,7 +29,6 @@ from shop_core.ports import Clock
 
 log = logging.getLogger(__name__)
 
-AUTH_PATH = "/api/auth/tokens"
 INQUIRY_PATH = "/api/ecommerce/orders/transaction_inquiry"
 # Paymob's tokens last an hour; ten minutes' margin covers clock drift and slow passes.
 TOKEN_LIFETIME = timedelta(minutes=50)

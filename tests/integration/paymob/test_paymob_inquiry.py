@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from shop_adapters.paymob.callbacks import verify_transaction_callback
+from shop_adapters.paymob.check import AUTH_PATH
 from shop_adapters.paymob.gateway import PaymobGateway
-from shop_adapters.paymob.inquiry import AUTH_PATH, INQUIRY_PATH, PaymobLookup
+from shop_adapters.paymob.inquiry import INQUIRY_PATH, PaymobLookup
 from shop_adapters.paymob.sandbox import build_transaction_callback
 from shop_core.errors import PaymentProviderError
 from shop_core.orders import Order, OrderStatus
@@ -45,8 +46,8 @@ def paymob_answers(stub: StubServer, world: ShopWorld, order: Order, *, success:
     body, signature = build_transaction_callback(
         order, success=success, transaction_id=transaction_id, settings=make_settings(stub.url),
         now=world.clock.now())
-    stub.reply_on(AUTH_PATH, 201, {"token": "tok-1", "profile": {"id": 1}})
-    stub.reply_on(INQUIRY_PATH, 200, body["obj"])
+    stub.route("POST", AUTH_PATH, 201, {"token": "tok-1", "profile": {"id": 1}})
+    stub.route("POST", INQUIRY_PATH, 200, body["obj"])
     return body, signature
 
 
@@ -83,8 +84,8 @@ def test_paid_order_whose_callback_never_came_ends_success_and_the_late_callback
 def test_an_order_paymob_knows_nothing_of_expires_after_the_inquiry(
         world: ShopWorld, stub_server: StubServer) -> None:
     order = place(world)
-    stub_server.reply_on(AUTH_PATH, 201, {"token": "tok-1"})
-    stub_server.reply_on(INQUIRY_PATH, 404, {"detail": "Not found."})
+    stub_server.route("POST", AUTH_PATH, 201, {"token": "tok-1"})
+    stub_server.route("POST", INQUIRY_PATH, 404, {"detail": "Not found."})
     world.clock.advance(timedelta(minutes=10))
     assert expire_overdue_orders(world.uow, world.clock, grace=GRACE) == 0  # waits
 
@@ -106,7 +107,7 @@ def test_the_token_is_kept_under_its_hour_and_fetched_again_when_refused(
     lookup.find_payment(first)
     assert len(stub_server.on(AUTH_PATH)) == 2
 
-    stub_server.reply_on(INQUIRY_PATH, 401, {"detail": "expired"})
+    stub_server.route("POST", INQUIRY_PATH, 401, {"detail": "expired"})
     with pytest.raises(PaymentProviderError):
         lookup.find_payment(second)
     assert len(stub_server.on(AUTH_PATH)) == 3  # one fresh token, not a loop
@@ -126,7 +127,7 @@ def test_an_answer_about_another_order_is_refused(world: ShopWorld,
 def test_an_inquiry_outage_is_bounded_in_time_and_expiry_still_happens(
         world: ShopWorld, stub_server: StubServer) -> None:
     orders = [place(world) for _ in range(2)]
-    stub_server.reply_on(AUTH_PATH, 201, {"token": "tok-1"})
+    stub_server.route("POST", AUTH_PATH, 201, {"token": "tok-1"})
     stub_server.delay = 3.0  # every answer comes after the 0.5 s read timeout
     world.clock.advance(timedelta(minutes=10))
     started = time.monotonic()
@@ -163,7 +164,7 @@ def test_a_kiosk_pending_answer_shows_the_bill_reference(world: ShopWorld,
     obj.update(pending=True, success=False, source_data={"type": "aggregator", "pan": None,
                                                          "sub_type": "AGGREGATOR"})
     obj["data"]["bill_reference"] = 7412589
-    stub_server.reply_on(INQUIRY_PATH, 200, obj)
+    stub_server.route("POST", INQUIRY_PATH, 200, obj)
     world.clock.advance(timedelta(minutes=9, seconds=30))
 
     assert reconciler(world, stub_server).reconcile().changed == 1

@@ -40,6 +40,7 @@ def _order(row: Row[Any], lines: Iterable[Row[Any]]) -> Order:
         updated_at=row.updated_at, payment=payment, needs_refund=row.needs_refund,
         payment_state=PaymentState(row.payment_state) if row.payment_state else None,
         payment_reference=row.payment_reference, payment_checked_at=row.payment_checked_at,
+        payment_method=row.payment_method,
     )
 
 
@@ -151,7 +152,7 @@ class SqlOrderRepository(Repository):
             "expires_at": order.expires_at, "needs_refund": order.needs_refund,
             "created_at": order.created_at, "updated_at": order.updated_at,
             "payment_state": None, "payment_reference": None, "payment_checked_at": None,
-            **_payment_values(order.payment),
+            "payment_method": order.payment_method, **_payment_values(order.payment),
         }
         if self._dialect.is_postgresql:
             order_id = self._conn.execute(_INSERT_ORDER_WITH_LINES, {
