@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from attrs import frozen
 
@@ -15,9 +15,14 @@ from shop_core.accounts import RefreshToken, User
 from shop_core.catalogue import Product, ProductQuery, Shortfall, StockLine
 from shop_core.ledger import Balance
 from shop_core.money import Money
-from shop_core.orders import Order, OrderQuery, OrderStatus
+from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
 from shop_core.pagination import Page
-from shop_core.payments import PaymentEvent, PaymentIntention, ProviderTransaction
+from shop_core.payments import (
+    PaymentCallback,
+    PaymentEvent,
+    PaymentIntention,
+    ProviderTransaction,
+)
 
 
 class Clock(Protocol):
@@ -60,6 +65,24 @@ class PaymentOperations(Protocol):
 
     def capture(self, order: Order, transaction_id: str, amount: Money) -> ProviderTransaction:
         """Collect `amount` of the authorization `transaction_id`."""
+        ...
+
+
+@runtime_checkable
+class IntentionCloser(Protocol):
+    def close_intention(self, order: Order) -> None:
+        """Stop the provider taking payment for `order` (cancelled), as far as its API
+        allows. Best effort: raises `PaymentProviderError` on failure, which callers log; a
+        payment that still arrives follows the late-payment rule."""
+        ...
+
+
+@runtime_checkable
+class PaymentLookup(Protocol):
+    def find_payment(self, order: Order) -> PaymentCallback | None:
+        """The provider's latest transaction for `order`, as its callback would have
+        reported it (None: the provider has none). Raises `PaymentProviderError` when the
+        provider fails or does not answer in time; never waits unboundedly."""
         ...
 
 
@@ -146,10 +169,18 @@ class OrderRepository(Protocol):
 
     def update(self, order: Order, *, expected_status: OrderStatus,
                expected_balance: Balance | None = None) -> bool:
-        """Write status, `needs_refund`, the balance and `updated_at`, but only if the stored
-        status is still `expected_status` and the stored balance still `expected_balance`
-        (by default the order's own, unchanged). True when written; False when another
-        writer got there first."""
+        """Write status, `needs_refund`, the payment state and reference, the balance and
+        `updated_at`, but only if the stored status is still `expected_status` and the
+        stored balance still `expected_balance` (by default the order's own, unchanged).
+        True when written; False when another writer got there first."""
+        ...
+
+    def due_for_inquiry(self, selection: InquirySelection) -> list[Order]:
+        """The orders `selection.wants`, earliest deadline first, at most `selection.limit`."""
+        ...
+
+    def note_payment_checked(self, order_ids: Sequence[int], now: datetime) -> None:
+        """Remember that the provider was asked about these orders' payments at `now`."""
         ...
 
     def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
@@ -157,10 +188,11 @@ class OrderRepository(Protocol):
         ...
 
     def expire_overdue(self, now: datetime, limit: int, target: OrderStatus,
+                       grace: timedelta = timedelta(0),
                        among: Sequence[OrderStatus] = (OrderStatus.PENDING,),
                        ) -> dict[int, list[StockLine]]:
-        """Move up to `limit` orders in one of the statuses `among` whose deadline is at or
-        before `now` to `target`,
+        """Move up to `limit` orders in one of the statuses `among` that
+        `Order.may_expire(now, grace)` to `target`,
         set-based, skipping rows another transaction holds; return each moved order's id with
         the stock its lines held."""
         ...

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from datetime import timedelta
 
 from shop_core.accounts import User
 from shop_core.catalogue import OutOfStock, Product
-from shop_core.errors import ValidationError
+from shop_core.errors import Conflict, NotFound, ValidationError
 from shop_core.ledger import Balance, Movement, Result
 from shop_core.money import Money
 from shop_core.orders import CartLine, Order, merge_cart
@@ -22,10 +23,12 @@ from shop_core.testing import (
 )
 from shop_core.use_cases import idempotency
 from shop_core.use_cases.accounts import Registration, register
+from shop_core.use_cases.cancelling import CancelOrder, cancel_order
 from shop_core.use_cases.catalogue import ProductDetails, create_product
 from shop_core.use_cases.operations import OperationServices
 from shop_core.use_cases.ordering import OrderingServices, PlaceOrder, place_order
 from shop_core.use_cases.payments import apply_payment_callback
+from shop_core.use_cases.reconciliation import ReconcilePolicy, Reconciler
 
 TIMEOUT = timedelta(minutes=10)
 
@@ -65,18 +68,23 @@ class Shop:
         return user.id
 
     def place(self, user_id: int, *lines: tuple[int, int], key: str | None = None) -> Order:
-        """Place an order; with `key`, as the web edge does: claim the key first, replay
-        the first answer (here the order id) to a repeat, and free the key of a refusal."""
+        """Place an order; with `key`, as the web edge does (see `_once`)."""
         cart = tuple(CartLine(pid, quantity) for pid, quantity in lines)
+        return self._once(user_id, key, repr(merge_cart(cart)), lambda: place_order(
+            self.uow, self.services, PlaceOrder(user_id, cart)))
+
+    def _once(self, user_id: int, key: str | None, fingerprint: str,
+              run: Callable[[], Order]) -> Order:
+        """`run()`; with `key`, as the web edge does: claim the key first, replay the first
+        answer (here the order id) to a repeat, and free the key of a refusal."""
         if key is None:
-            return place_order(self.uow, self.services, PlaceOrder(user_id, cart))
-        fingerprint = repr(merge_cart(cart))
+            return run()
         answer = idempotency.claim(self.uow, self.clock, user_id, key, fingerprint)
         if answer is not None:
             return self.order(int(answer.body))
         try:
-            order = place_order(self.uow, self.services, PlaceOrder(user_id, cart))
-        except (OutOfStock, ValidationError):
+            order = run()
+        except (OutOfStock, ValidationError, Conflict, NotFound):
             idempotency.release(self.uow, user_id, key)
             raise
         idempotency.remember(self.uow, user_id, key, idempotency.Answer(201, str(order.id)))
@@ -129,6 +137,21 @@ class Shop:
 
     def pay(self, order: Order, **kwargs: object) -> CallbackOutcome:
         return self.deliver(self.callback(order, **kwargs))  # type: ignore[arg-type]
+
+    def cancel(self, order: Order, user_id: int | None = None, *, staff: bool = False,
+               key: str | None = None) -> Order:
+        """Cancel `order`; with `key`, as the web edge does (see `place`)."""
+        assert order.id is not None
+        owner = user_id or order.user_id
+        command = CancelOrder(order.id, owner, staff)
+        return self._once(owner, key, f"cancel {order.id}",
+                          lambda: cancel_order(self.uow, self.clock, self.gateway, command))
+
+    def reconciler(self, **policy: object) -> Reconciler:
+        """Reconciliation against the fake provider, never sleeping."""
+        return Reconciler(lambda: self.uow, self.gateway, self.clock,
+                          ReconcilePolicy(**policy),  # type: ignore[arg-type]
+                          sleep=lambda _: None)
 
 
 def ledger_sums(uow: FakeUnitOfWork, order_id: int) -> Balance:

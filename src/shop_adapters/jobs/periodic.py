@@ -1,5 +1,6 @@
 """Duties a shop process does every few seconds, one process at a time: the expiry sweep,
-and pruning the idempotency keys past their day.
+reconciliation (asking the payment provider about payments whose callback may be lost), and
+pruning the idempotency keys past their day.
 
 Deadlines live in the database, so the sweep needs nothing but the database: an order whose
 expiry job was never queued (Redis was down) or was lost (Redis came back empty) times out at
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_DUTY = "shop:expiry-sweep"
 PRUNE_KEYS_DUTY = "shop:idempotency-prune"
+RECONCILE_DUTY = "shop:reconciliation"
 
 
 class PeriodicDuty:

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
-from shop_adapters.paymob.callbacks import read_transaction
+from shop_adapters.paymob.callbacks import read_answer
 from shop_adapters.paymob.gateway import excerpt, redact
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_core.errors import (
@@ -83,7 +83,7 @@ class PaymobOperations:
             raise self._unknown(operation, order, f"failed (HTTP {response.status_code})",
                                 excerpt(response))
         try:
-            return read_transaction(response.json())
+            return read_answer(response.json())
         except (ValueError, ValidationError):
             raise self._unknown(operation, order, "answered something unreadable",
                                 excerpt(response)) from None

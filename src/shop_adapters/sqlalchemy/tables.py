@@ -100,8 +100,8 @@ products = sa.Table(
     sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
 )
 
-ORDER_STATUSES = ("pending", "success", "failed", "timeout", "authorized", "refunded",
-                  "voided")
+ORDER_STATUSES = ("pending", "success", "failed", "timeout", "cancelled", "authorized",
+                  "refunded", "voided")
 
 orders = sa.Table(
     "orders", metadata,
@@ -127,6 +127,11 @@ orders = sa.Table(
     sa.Column("refunded_amount", sa.BigInteger, nullable=False, server_default="0"),
     # Refunds, voids and captures asked of the provider and not settled yet.
     sa.Column("held_amount", sa.BigInteger, nullable=False, server_default="0"),
+    # A payment under way (a kiosk bill issued...) and the reference the customer pays with.
+    sa.Column("payment_state", sa.String(32), nullable=True),
+    sa.Column("payment_reference", sa.String(64), nullable=True),
+    # When reconciliation last asked the provider about the payment.
+    sa.Column("payment_checked_at", UTCDateTime, nullable=True),
     sa.CheckConstraint(
         "status IN (" + ", ".join(f"'{status}'" for status in ORDER_STATUSES) + ")",
         name="status_known",

@@ -68,7 +68,7 @@ def _settle(uow: UnitOfWork, clock: Clock, callback: PaymentCallback, *,
         if stock_gone and decision.event is not None:
             decision = REFUND_BY_HAND
         now = clock.now()
-        if order is not None and not _carry_out(uow, order, decision, now, callback):
+        if order is not None and not _carry_out(uow, order, decision, callback, now):
             return None
         entry = _ledger_entry(callback, order, decision, now)
         if not uow.payment_events.add(entry):
@@ -116,8 +116,8 @@ def _awaiting(uow: UnitOfWork, order: Order, callback: PaymentCallback) -> Payme
     return None
 
 
-def _carry_out(uow: UnitOfWork, order: Order, decision: Decision, now: datetime,
-               callback: PaymentCallback) -> bool:
+def _carry_out(uow: UnitOfWork, order: Order, decision: Decision, callback: PaymentCallback,
+               now: datetime) -> bool:
     """Make the decided change; False when a concurrent writer got to the order first."""
     read = order.balance
     if decision.takes_money:
@@ -126,6 +126,9 @@ def _carry_out(uow: UnitOfWork, order: Order, decision: Decision, now: datetime,
         return move(uow, order, decision.event, now, read_balance=read) is not None
     if decision.flag_for_refund:
         return flag_for_refund(uow, order, now, read_balance=read)
+    if decision.awaits_payment:
+        order.await_payment(callback.awaiting, callback.payment_reference, now)
+        return uow.orders.update(order, expected_status=order.status)
     return True
 
 

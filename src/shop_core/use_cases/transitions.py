@@ -9,7 +9,7 @@ to the table; its use case calls `move` and never repeats this sequence."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import chain
 
 from shop_core.catalogue import OutOfStock, StockLine, per_product
@@ -50,16 +50,17 @@ def move(uow: UnitOfWork, order: Order, event: OrderEvent, now: datetime, *,
     return transition
 
 
-def move_overdue(uow: UnitOfWork, now: datetime, limit: int) -> int:
-    """`move(..., EXPIRED, ...)` for up to `limit` overdue orders at once (pending, or
-    authorized and never captured), set-based (the sweep's batch), with their stock settled
-    in the same transaction. Returns how many orders moved; rows another writer holds are
-    skipped, so each order moves once."""
+def move_overdue(uow: UnitOfWork, now: datetime, limit: int,
+                 grace: timedelta = timedelta(0)) -> int:
+    """`move(..., EXPIRED, ...)` for up to `limit` orders that may expire (see
+    `Order.may_expire`: pending, or authorized and never captured) at once, set-based (the
+    sweep's batch), with their stock settled in the same transaction. Returns how many
+    orders moved; rows another writer holds are skipped, so each order moves once."""
     statuses = expiring_statuses()
     transition = transition_for(OrderStatus.PENDING, OrderEvent.EXPIRED)
     # One statement moves them all, so every status must time out the same way.
     assert all(transition_for(s, OrderEvent.EXPIRED) == transition for s in statuses)
-    moved = uow.orders.expire_overdue(now, limit, transition.target, statuses)
+    moved = uow.orders.expire_overdue(now, limit, transition.target, grace, statuses)
     if moved:
         _take_effect(uow, transition, per_product(chain.from_iterable(moved.values())))
     return len(moved)

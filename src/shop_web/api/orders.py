@@ -13,6 +13,7 @@ from shop_core.ledger import Result
 from shop_core.money import Money
 from shop_core.orders import CartLine, Order, OrderQuery, OrderStatus
 from shop_core.payments import PaymentEvent
+from shop_core.use_cases.cancelling import CancelOrder
 from shop_core.use_cases.operations import Capture, Refund, Void, ledger_of
 from shop_core.use_cases.ordering import PlaceOrder, get_order, list_orders
 from shop_web.api.base import ShopBlueprint
@@ -105,6 +106,23 @@ def create_order(headers: dict[str, Any], data: dict[str, Any]) -> Response:
     )
     order = current_shop().orders.place(command, customer=caller)
     return _order_response(order, caller, 201)
+
+
+@blueprint.route(f"/orders/<int(min=1, max={MAX_ID}):order_id>/cancel/", methods=["POST"],
+                 operation_id="cancelOrder")
+@blueprint.signed_in()
+@blueprint.arguments(IdempotencyHeaderSchema, location="headers")
+@blueprint.response(200, OrderSchema)
+@blueprint.errors(404, 409, 422)
+@idempotent(required=False)
+def cancel_order(headers: dict[str, Any], order_id: int) -> Response:
+    """Cancel one of the caller's pending orders (staff: anyone's): it becomes `cancelled`
+    and its stock returns at once. Anyone else's order is 404; an order no longer pending
+    is 409. A payment Paymob still takes follows the late-payment rule."""
+    caller = require_user()
+    order = current_shop().orders.cancel(CancelOrder(
+        order_id=order_id, user_id=user_id(caller), is_staff=caller.is_staff))
+    return _order_response(order, caller, 200)
 
 
 _MOVED = ("The ledger entry. 201: it succeeded; 202: the provider did not answer in time, "

@@ -9,7 +9,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from shop_core.errors import Rule
 from shop_core.ledger import Movement, Result
 from shop_core.orders import MAX_CART_LINES, MAX_LINE_QUANTITY, Order, OrderStatus
-from shop_core.payments import PaymentEvent
+from shop_core.payments import PaymentEvent, PaymentState
 from shop_web.messages import message
 from shop_web.schemas.common import CountBetween, PageQuerySchema, PageSchema
 from shop_web.schemas.fields import MAX_ID, Amount, UtcDateTime, identifier, strict_integer
@@ -80,6 +80,14 @@ class OrderSchema(Schema):
         "description": "What the order's ledger says was captured."})
     refunded_amount = Amount(required=True, metadata={
         "description": "What went back to the customer (refunds and voids)."})
+    payment_state = fields.Enum(PaymentState, by_value=True, required=True, allow_none=True,
+                                metadata={"description": (
+                                    "A payment under way while the order is pending: a kiosk "
+                                    "bill to pay in cash, an instalment plan awaiting "
+                                    "approval. Null otherwise.")})
+    payment_reference = fields.String(required=True, allow_none=True, metadata={
+        "description": "The reference the customer pays with (a kiosk bill reference), "
+                       "when the provider issued one."})
     payment_method = fields.String(required=True, allow_none=True, metadata={
         "description": "The method chosen when placing the order; null: any of the "
                        "default-window methods."})

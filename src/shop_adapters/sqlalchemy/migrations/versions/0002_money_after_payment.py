@@ -2,7 +2,7 @@
 movements (who started them, where they stand); idempotency keys that remember answers.
 
 Revision ID: 0002
-Revises: 0004
+Revises: 0003
 Create Date: 2026-12-03 14:15:00
 """
 
@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: str | None = "0004"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-_OLD_STATUSES = ("pending", "success", "failed", "timeout")
+_OLD_STATUSES = ("pending", "success", "failed", "timeout", "cancelled")
 _NEW_STATUSES = ("authorized", "refunded", "voided")
 # Callback outcomes that took the payment's money (see shop_core.callbacks.Decision).
 _TOOK_MONEY = "('paid', 'late_paid', 'needs_refund')"
@@ -90,6 +90,8 @@ def downgrade() -> None:
         batch.create_foreign_key(op.f("fk_idempotency_keys_order_id_orders"), "orders",
                                  ["order_id"], ["id"])
     op.execute("DELETE FROM payment_events WHERE transaction_id IS NULL")
+    op.execute("UPDATE orders SET status = 'success' WHERE status = 'authorized'")
+    op.execute("UPDATE orders SET status = 'timeout' WHERE status IN ('refunded', 'voided')")
     with op.batch_alter_table("payment_events") as batch:
         batch.drop_constraint(op.f("fk_payment_events_started_by_users"), type_="foreignkey")
         for name in ("updated_at", "reason", "restock", "parent_transaction_id",
