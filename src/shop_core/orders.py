@@ -269,10 +269,11 @@ def new_order(user_id: int, lines: Sequence[OrderLine], now: datetime,
 class InquirySelection:
     """Which orders reconciliation asks the provider about, at `now`: those with an opened
     payment that are pending and due within `lead`, and those that timed out or were
-    cancelled after `since` (None: none of them), none asked within the last `recheck`;
-    and, before all others, every overdue pending one not asked since its deadline (its
-    expiry waits for that answer). At most `limit`, pending first, earliest deadline first.
-    """
+    cancelled after `since` (None: none of them), or that hold money for a refund, void or
+    capture whose outcome the provider has not told (`unknown`), none asked within the
+    last `recheck`; and, before all others, every overdue pending one not asked since its
+    deadline (its expiry waits for that answer). At most `limit`, pending first, earliest
+    deadline first."""
 
     now: datetime
     lead: timedelta
@@ -284,6 +285,9 @@ class InquirySelection:
         if order.payment is None or order.id is None:
             return False
         checked = order.payment_checked_at
+        rested = checked is None or checked <= self.now - self.recheck
+        if order.balance.held:
+            return rested
         if order.status is OrderStatus.PENDING:
             if order.expires_at <= self.now:  # overdue: its expiry waits for this answer
                 return checked is None or checked < order.expires_at
@@ -292,7 +296,7 @@ class InquirySelection:
             due = (self.since is not None
                    and order.status in (OrderStatus.TIMEOUT, OrderStatus.CANCELLED)
                    and order.updated_at >= self.since)
-        return due and (checked is None or checked <= self.now - self.recheck)
+        return due and rested
 
     def sort_key(self, order: Order) -> tuple[bool, datetime, int]:
         return (order.status is not OrderStatus.PENDING, order.expires_at, order.id or 0)

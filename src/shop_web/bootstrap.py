@@ -245,7 +245,7 @@ def _operations(settings: Settings, paymob: PaymobSettings,
         return PaymobOperations(paymob)
     from shop_adapters.paymob.sandbox import SandboxOperations
 
-    return SandboxOperations(paymob, clock)
+    return SandboxOperations(paymob, clock, sandbox_ledger(settings))
 
 
 def sandbox_ledger(settings: Settings) -> SandboxLedger:

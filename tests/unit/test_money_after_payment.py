@@ -224,3 +224,20 @@ def test_voiding_an_authorization_returns_the_stock(shop: Shop, authorized: Orde
     void_order(shop.uow, shop.operation_services, Void(authorized.id or 0, STAFF))
     assert amounts(shop, authorized) == ("0.00", "0.00", OrderStatus.VOIDED)
     assert shop.stock(product) == 5
+
+
+def test_reconciliation_settles_a_refund_left_unknown(shop: Shop, paid: Order) -> None:
+    made: list[ProviderTransaction] = []
+    shop.operations.answer = "timeout"
+    shop.operations.before_answer = made.append
+    refund(shop, paid, "70.00")
+    assert shop.order(paid.id).balance.held == 7000
+    # Paymob's inquiry answers the order's latest transaction: the refund it did make.
+    assert paid.id is not None
+    shop.gateway.payments[paid.id] = shop.callback(
+        paid, transaction_id=made[0].transaction_id, amount=egp("70.00"), is_refund=True,
+        has_parent_transaction=True)
+    shop.reconciler().reconcile()
+    assert paid.id in shop.gateway.lookups
+    assert amounts(shop, paid) == ("200.00", "70.00", OrderStatus.SUCCESS)
+    assert shop.order(paid.id).balance.held == 0

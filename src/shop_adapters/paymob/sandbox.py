@@ -94,12 +94,15 @@ class SandboxOperations:
     """The core's `PaymentOperations`, offline: refunds, voids and captures are answered at
     once, as Paymob answers them, and their signed callback follows over HTTP to the shop's
     webhook from a background thread (never from the request that asked, which a
-    single-worker server could not answer meanwhile). A void of a payment made on an
-    earlier day (UTC) is refused, as Paymob refuses one after settlement."""
+    single-worker server could not answer meanwhile). Each is recorded in `ledger`, so an
+    inquiry finds it as Paymob's would. A void of a payment made on an earlier day (UTC) is
+    refused, as Paymob refuses one after settlement."""
 
-    def __init__(self, settings: PaymobSettings, clock: Clock) -> None:
+    def __init__(self, settings: PaymobSettings, clock: Clock,
+                 ledger: SandboxLedger | None = None) -> None:
         self._settings = settings
         self._clock = clock
+        self._ledger = ledger
 
     def refund(self, order: Order, transaction_id: str, amount: Money) -> ProviderTransaction:
         return self._make(order, Movement.REFUND, transaction_id, amount.amount)
@@ -119,6 +122,8 @@ class SandboxOperations:
             order, success=True, transaction_id=transaction_id, settings=self._settings,
             now=self._clock.now(), movement=movement, amount=amount,
             parent_transaction_id=int(parent))
+        if self._ledger is not None:
+            self._ledger.record(body["obj"])
         deliver_in_background(self._settings.notification_url, body, signature)
         return ProviderTransaction(transaction_id=str(transaction_id),
                                    amount=Money(amount, order.currency), success=True,

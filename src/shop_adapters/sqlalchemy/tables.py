@@ -144,6 +144,10 @@ orders = sa.Table(
     sa.Index("ix_orders_status_expires_at", "status", "expires_at"),
     # A customer's orders, newest first.
     sa.Index("ix_orders_user_id_created_at", "user_id", "created_at"),
+    # Reconciliation's few orders holding money whose refund, void or capture is unsettled.
+    sa.Index("ix_orders_held_amount", "held_amount",
+             postgresql_where=sa.text("held_amount > 0"),
+             sqlite_where=sa.text("held_amount > 0")),
 )
 
 order_lines = sa.Table(

@@ -438,6 +438,32 @@ def test_due_for_inquiry_picks_overdue_then_due_soon_then_recent_unpaid_orders(
     assert stored is not None and stored.payment_checked_at == later(10)
 
 
+def test_due_for_inquiry_asks_about_money_held_for_an_unsettled_refund(
+        uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
+    user_id, pid = make_user().id or 0, make_product().id or 0
+    paid = _opened(uow, place(uow, an_order(user_id, [a_line(pid)], expires=later(5))),
+                   OrderStatus.SUCCESS, later(1))
+    _opened(uow, place(uow, an_order(user_id, [a_line(pid)], expires=later(5))),
+            OrderStatus.SUCCESS, later(1))  # paid, nothing held
+    with uow:
+        held = evolve(paid, balance=Balance(1000, 0, 400))
+        assert uow.orders.update(held, expected_status=OrderStatus.SUCCESS,
+                                 expected_balance=Balance())
+        uow.commit()
+
+    def due(now: int) -> list[int | None]:
+        with uow:
+            return [o.id for o in uow.orders.due_for_inquiry(InquirySelection(
+                now=later(now), lead=timedelta(minutes=2), since=None,
+                recheck=timedelta(minutes=10), limit=10))]
+
+    assert due(60) == [paid.id]
+    with uow:
+        uow.orders.note_payment_checked([paid.id or 0], later(60))
+        uow.commit()
+    assert due(65) == [] and due(71) == [paid.id]
+
+
 def test_expire_overdue_lets_an_opened_payment_wait_for_an_answer_or_the_grace(
         uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
     user_id, pid = make_user().id or 0, make_product().id or 0

@@ -141,7 +141,10 @@ def _due_for_inquiry(*, with_settled: bool) -> sa.Select[Any]:
                       sa.or_(checked.is_(None), checked < orders.c.expires_at))
     due_soon = sa.and_(orders.c.status == _PENDING, orders.c.expires_at > now,
                        orders.c.expires_at <= sa.bindparam("due_before"), rested)
-    wanted = [overdue, due_soon]
+    # Money held for a refund, void or capture whose outcome the provider has not told
+    # (the partial index ix_orders_held_amount finds these few).
+    held = sa.and_(orders.c.held_amount > 0, rested)
+    wanted = [overdue, due_soon, held]
     if with_settled:
         since: sa.BindParameter[datetime] = sa.bindparam("since")
         wanted.append(sa.and_(orders.c.status.in_(_SETTLED_UNPAID),

@@ -39,6 +39,9 @@ def upgrade() -> None:
         batch.create_check_constraint(
             "amounts_not_negative",
             "held_amount >= 0 AND refunded_amount >= 0 AND paid_amount >= 0")
+    op.create_index("ix_orders_held_amount", "orders", ["held_amount"],
+                    postgresql_where=sa.text("held_amount > 0"),
+                    sqlite_where=sa.text("held_amount > 0"))
 
     with op.batch_alter_table("payment_events") as batch:
         batch.alter_column("transaction_id", existing_type=sa.String(64), nullable=True)
@@ -99,6 +102,7 @@ def downgrade() -> None:
             batch.drop_column(name)
         batch.alter_column("outcome", existing_type=sa.String(32), nullable=False)
         batch.alter_column("transaction_id", existing_type=sa.String(64), nullable=False)
+    op.drop_index("ix_orders_held_amount", table_name="orders")
     with op.batch_alter_table("orders") as batch:
         batch.drop_constraint(op.f("ck_orders_amounts_not_negative"), type_="check")
         batch.drop_constraint(op.f("ck_orders_status_known"), type_="check")
