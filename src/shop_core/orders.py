@@ -203,7 +203,9 @@ class Order:
         self.updated_at = now
 
     def is_overdue(self, now: datetime) -> bool:
-        return self.status in expiring_statuses() and now >= self.expires_at
+        # An authorization whose capture (or void) is under way waits for its outcome.
+        return (self.status in expiring_statuses() and now >= self.expires_at
+                and not self.balance.held)
 
     def may_expire(self, now: datetime, grace: timedelta) -> bool:
         """Overdue, and the provider had its chance to report a payment whose callback was

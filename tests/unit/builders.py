@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from shop_core.accounts import User
 from shop_core.catalogue import OutOfStock, Product
-from shop_core.errors import Conflict, NotFound, ValidationError
+from shop_core.errors import Conflict, NotFound, PaymentProviderError, ValidationError
 from shop_core.ledger import Balance, Movement, Result
 from shop_core.money import Money
 from shop_core.orders import CartLine, Order, merge_cart
@@ -80,12 +80,17 @@ class Shop:
         if key is None:
             return run()
         answer = idempotency.claim(self.uow, self.clock, user_id, key, fingerprint)
+        if answer is not None and answer.status == 502:
+            raise PaymentProviderError(answer.body)
         if answer is not None:
             return self.order(int(answer.body))
         try:
             order = run()
         except (OutOfStock, ValidationError, Conflict, NotFound):
             idempotency.release(self.uow, user_id, key)
+            raise
+        except PaymentProviderError as failed:
+            idempotency.remember(self.uow, user_id, key, idempotency.Answer(502, failed.detail))
             raise
         idempotency.remember(self.uow, user_id, key, idempotency.Answer(201, str(order.id)))
         return order

@@ -241,3 +241,13 @@ def test_reconciliation_settles_a_refund_left_unknown(shop: Shop, paid: Order) -
     assert paid.id in shop.gateway.lookups
     assert amounts(shop, paid) == ("200.00", "70.00", OrderStatus.SUCCESS)
     assert shop.order(paid.id).balance.held == 0
+
+
+def test_an_authorization_being_captured_does_not_expire_meanwhile(
+        shop: Shop, authorized: Order) -> None:
+    def sweep_first(_: ProviderTransaction) -> None:
+        shop.clock.advance(TIMEOUT)
+        assert expire_overdue_orders(shop.uow, shop.clock) == 0
+    shop.operations.before_answer = sweep_first
+    capture_order(shop.uow, shop.operation_services, Capture(authorized.id or 0, STAFF))
+    assert amounts(shop, authorized) == ("200.00", "0.00", OrderStatus.SUCCESS)

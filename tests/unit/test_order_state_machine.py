@@ -84,7 +84,11 @@ class OrderLifecycle(RuleBasedStateMachine):
             assert len(self.shop.uow.store.orders) == before
             return None
         except PaymentProviderError:
-            [order_id] = set(self.shop.uow.store.orders) - set(self.seen_status)
+            new = set(self.shop.uow.store.orders) - set(self.seen_status)
+            if not new:  # the first attempt's failure, replayed: nothing new happened
+                assert len(self.shop.uow.store.orders) == before
+                return None
+            [order_id] = new
             assert self.shop.order(order_id).status is S.FAILED
             return order_id
         finally:

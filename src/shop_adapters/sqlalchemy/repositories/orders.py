@@ -269,7 +269,8 @@ class SqlOrderRepository(Repository):
                           orders.c.expires_at <= now - grace)
         overdue = (
             sa.select(orders.c.id)
-            .where(_status_among(among), orders.c.expires_at <= now, answered)
+            .where(_status_among(among), orders.c.expires_at <= now,
+                   orders.c.held_amount == 0, answered)
             .order_by(*order).limit(limit)
         )
         if postgres:
