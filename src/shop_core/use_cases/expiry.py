@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from shop_core.orders import OrderEvent
 from shop_core.ports import Clock, UnitOfWork
+from shop_core.reports import DutyRun
 from shop_core.use_cases.transitions import move, move_overdue
 
 SWEEP_BATCH_SIZE = 1000
+# The name the sweep's passes are recorded under, for the back-office's health figures.
+EXPIRY_SWEEP = "expiry_sweep"
 
 
 def expire_order(uow: UnitOfWork, clock: Clock, order_id: int) -> bool:
@@ -26,12 +29,16 @@ def expire_order(uow: UnitOfWork, clock: Clock, order_id: int) -> bool:
 def expire_overdue_orders(uow: UnitOfWork, clock: Clock,
                           batch_size: int = SWEEP_BATCH_SIZE) -> int:
     """Time out every overdue pending order, a batch per transaction; returns how many.
-    Concurrent sweeps skip each other's rows, so each order is expired once."""
+    Concurrent sweeps skip each other's rows, so each order is expired once. The pass is
+    recorded (when it finished, how many it expired) in its last transaction."""
     expired = 0
     while True:
         with uow:
-            moved = move_overdue(uow, clock.now(), batch_size)
+            now = clock.now()
+            moved = move_overdue(uow, now, batch_size)
             if not moved:
+                uow.duty_log.record(DutyRun(EXPIRY_SWEEP, now, expired))
+                uow.commit()
                 return expired
             uow.commit()
         expired += moved
