@@ -1,11 +1,11 @@
-"""What the back-office's pages read: the dashboard, an order's file, a customer's file.
-Each is one read-only transaction of a bounded number of queries."""
+"""What the back-office's pages read: the dashboard, and the file of an order, a product or a
+customer. Each is one read-only transaction of a bounded number of queries."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from shop_core.accounts import User
 from shop_core.catalogue import Product, ProductOrdering, ProductQuery
@@ -15,6 +15,7 @@ from shop_core.pagination import Page, PageRequest
 from shop_core.payments import PaymentEvent
 from shop_core.ports import Clock, UnitOfWork
 from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
+from shop_core.stock_audit import StockChange
 from shop_core.use_cases.expiry import EXPIRY_SWEEP
 
 # A product with fewer units than this is shown as running low.
@@ -84,8 +85,16 @@ class OrderList:
     customers: dict[int, User]
 
 
-def find_orders(uow: UnitOfWork, query: OrderQuery) -> OrderList:
+def find_orders(uow: UnitOfWork, query: OrderQuery, customer: str | None = None) -> OrderList:
+    """A page of `query`'s orders; `customer` (a username or an email) narrows it to that
+    customer's, and to none when nobody has that name."""
     with uow:
+        if customer is not None:
+            found = (uow.users.get_by_email(customer) if "@" in customer
+                     else uow.users.get_by_username(customer))
+            if found is None:
+                return OrderList(Page(items=(), count=0, request=query.page), {})
+            query = evolve(query, user_id=found.id)
         orders = uow.orders.find(query)
         return OrderList(orders, uow.users.get_many({order.user_id for order in orders.items}))
 
@@ -114,3 +123,23 @@ def _every_hour(counts: list[HourCount], first_hour: datetime) -> list[HourCount
     by_hour = {count.hour: count.count for count in counts}
     hours = (first_hour + timedelta(hours=offset) for offset in range(CHART_HOURS))
     return [HourCount(hour, by_hour.get(hour, 0)) for hour in hours]
+
+
+@frozen
+class ProductFile:
+    """A product (deleted or not), a page of its stock audit trail, and who made each
+    change."""
+
+    product: Product
+    stock_changes: Page[StockChange]
+    people: dict[int, User]
+
+
+def product_file(uow: UnitOfWork, product_id: int, page: PageRequest) -> ProductFile:
+    with uow:
+        product = uow.products.get(product_id)
+        if product is None:
+            raise NotFound("Product not found.")
+        trail = uow.stock_audit.list_for_product(product_id, page)
+        people = uow.users.get_many({c.user_id for c in trail.items if c.user_id is not None})
+        return ProductFile(product, trail, people)

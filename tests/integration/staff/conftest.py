@@ -1,0 +1,87 @@
+"""The back-office through the Flask test client, signed in as a staff member."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from werkzeug.test import TestResponse
+
+from shop_web.staff.session import COOKIE
+from tests.integration.api.conftest import (  # noqa: F401  # the API's fixtures
+    PASSWORD,
+    Api,
+    AppFactory,
+    clock,
+    gateway,
+    make_api,
+    make_lite,
+    migrated_sqlite,
+)
+
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_KEY = re.compile(r'name="request_key" value="([^"]+)"')
+# The test client speaks plain http; the cookie is Secure outside development.
+BASE_URL = "https://shop.test"
+
+
+class Browser:
+    """One browser's cookie jar on the back-office: reads pages, fills in their forms."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.client = api.app.test_client()
+
+    def get(self, path: str, **kwargs: Any) -> TestResponse:
+        return self.client.get(path, base_url=BASE_URL, **kwargs)
+
+    def post(self, path: str, data: dict[str, str], **kwargs: Any) -> TestResponse:
+        return self.client.post(path, data=data, base_url=BASE_URL, **kwargs)
+
+    def form(self, page: str, action: str, fields: dict[str, str]) -> TestResponse:
+        """Submit the form at `action` as rendered on `page`, with its hidden fields."""
+        html = self.get(page).get_data(as_text=True)
+        form = html[html.index(f'action="{action}"'):]
+        form = form[:form.index("</form>")]
+        hidden = {"csrf_token": _CSRF.search(form)}
+        key = _KEY.search(form)
+        data = {name: match.group(1) for name, match in hidden.items() if match}
+        if key:
+            data["request_key"] = key.group(1)
+        version = re.search(r'name="version" value="(\d+)"', form)
+        if version:
+            data["version"] = version.group(1)
+        return self.post(action, {**data, **fields})
+
+    def csrf(self, page: str = "/staff/sign-in") -> str:
+        match = _CSRF.search(self.get(page).get_data(as_text=True))
+        assert match, "the page has a form with a CSRF token"
+        return match.group(1)
+
+    def sign_in(self, username: str, password: str = PASSWORD) -> TestResponse:
+        return self.post("/staff/sign-in", {"csrf_token": self.csrf(), "username": username,
+                                            "password": password})
+
+    @property
+    def session_cookie(self) -> str | None:
+        cookie = self.client.get_cookie(COOKIE, domain="shop.test", path="/staff/")
+        return cookie.value if cookie is not None else None
+
+
+def text(response: TestResponse) -> str:
+    return response.get_data(as_text=True)
+
+
+@pytest.fixture
+def api(request: pytest.FixtureRequest) -> Api:
+    make: AppFactory = request.getfixturevalue("make_lite")
+    return make()
+
+
+@pytest.fixture
+def staff(api: Api) -> Browser:
+    api.register("admin", staff=True)
+    browser = Browser(api)
+    assert browser.sign_in("admin").status_code == 302
+    return browser
