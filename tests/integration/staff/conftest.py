@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any
 
 import pytest
 from werkzeug.test import TestResponse
 
+from shop_adapters.paymob.callbacks import transaction_hmac
+from shop_adapters.paymob.sandbox import build_transaction_callback
 from shop_web.staff.session import COOKIE
 from tests.integration.api.conftest import (  # noqa: F401  # the API's fixtures
     PASSWORD,
@@ -85,3 +88,35 @@ def staff(api: Api) -> Browser:
     browser = Browser(api)
     assert browser.sign_in("admin").status_code == 302
     return browser
+
+
+_transactions = iter(range(7_000_001, 8_000_000))
+
+
+_signed_in: weakref.WeakKeyDictionary[Api, dict[str, dict[str, str]]] = (
+    weakref.WeakKeyDictionary())
+
+
+def place_order(api: Api, product_id: int, quantity: int = 1, user: str = "buyer") -> int:
+    """Place an order as `user` (signed in once per test shop: sign-ins are rate limited)."""
+    known = _signed_in.setdefault(api, {})
+    if user not in known:
+        known[user] = api.auth(user)
+    headers = known[user]
+    placed = api.http.post("/api/v1/orders/", headers=headers, json={
+        "cart_items": [{"product_id": product_id, "quantity": quantity}]})
+    assert placed.status_code == 201, placed.json
+    return int(placed.json["id"])
+
+
+def pay(api: Api, order_id: int) -> int:
+    """Deliver Paymob's signed success callback for the order; the transaction id."""
+    with api.shop.uow() as uow:
+        order = uow.orders.get(order_id)
+    assert order is not None
+    transaction_id = next(_transactions)
+    body, _ = build_transaction_callback(order, success=True, transaction_id=transaction_id,
+                                         settings=api.shop.paymob, now=api.shop.clock.now())
+    signature = transaction_hmac(body["obj"], api.shop.paymob.hmac_secret)
+    assert api.http.post(f"/webhook/?hmac={signature}", json=body).status_code == 200
+    return transaction_id
