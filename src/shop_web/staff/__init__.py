@@ -53,6 +53,13 @@ def _duration(value: timedelta) -> str:
     return f"{hours} h {minutes} min" if hours else f"{minutes} min"
 
 
+@blueprint.after_request
+def _not_cached(response: Response) -> Response:
+    # Pages show customers' details and orders: no shared cache or back button keeps them.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @blueprint.context_processor
 def _page_globals() -> dict[str, Any]:
     return {"csrf_token": session.csrf_token, "csrf_field": session.CSRF_FIELD}

@@ -121,5 +121,6 @@ def test_pages_carry_a_policy_that_allows_their_stylesheet_and_no_script(
         staff: Browser) -> None:
     answer = staff.get("/staff/")
     policy = answer.headers["Content-Security-Policy"]
+    assert answer.headers["Cache-Control"] == "no-store"
     assert "style-src 'self'" in policy and "script-src" not in policy
     assert staff.get("/staff/static/staff.css").status_code == 200
