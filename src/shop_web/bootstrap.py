@@ -54,7 +54,8 @@ class Shop:
         self.catalogue = Catalogue(self.uow, self.clock)
         self.orders = Orders(self.uow, OrderingServices(
             gateway=self.gateway, scheduler=self.scheduler, clock=self.clock,
-            payment_timeout=self.settings.order_payment_timeout))
+            payment_timeout=self.settings.order_payment_timeout,
+            methods=self.settings.payment_methods))
         self.duties = (PeriodicDuty(SWEEP_DUTY, self.expire_overdue_orders,
                                     self.database.exclusively,
                                     self.settings.expiry_sweep_interval,
@@ -105,11 +106,12 @@ _EXTENSION = "shop"
 
 def paymob_settings(settings: Settings) -> PaymobSettings:
     return PaymobSettings(
-        api_base=settings.paymob_api_base.rstrip("/"),
+        api_base=settings.paymob_base_url,
         secret_key=settings.paymob_secret_key,
         public_key=settings.paymob_public_key,
         hmac_secret=settings.paymob_hmac_secret,
         integration_ids=settings.paymob_integration_ids,
+        integrations=settings.paymob_integrations,
         currency=settings.paymob_currency,
         reference_prefix=settings.paymob_reference_prefix,
         public_base_url=settings.public_base_url.rstrip("/"),

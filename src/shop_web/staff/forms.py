@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from shop_core.errors import ShopError, ValidationError
-from shop_core.money import Money
+from shop_core.money import Money, places
 from shop_core.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from shop_web.messages import field_messages
 
@@ -35,8 +35,9 @@ def money(values: Mapping[str, str], name: str, currency: str) -> Money:
     try:
         return Money.parse(text(values, name), currency)
     except ValueError:
-        raise ValidationError(
-            {name: ["Enter an amount such as 199.99 (at most two decimal places)."]}) from None
+        raise ValidationError({name: [
+            f"Enter an amount in {currency} with at most {places(currency)} decimal places."
+        ]}) from None
 
 
 def day(values: Mapping[str, str], name: str, *, end: bool = False) -> datetime | None:

@@ -97,7 +97,7 @@ def test_bad_input_is_shown_beside_its_field_and_changes_nothing(
     assert "may not be blank" in html and "greater than or equal to 0" in html
     answer = staff.form("/staff/products/new", "/staff/products/new",
                         {"name": "Lamp", "price": "1.234", "stock": "1"})
-    assert answer.status_code == 400 and "two decimal places" in text(answer)
+    assert answer.status_code == 400 and "at most 2 decimal places" in text(answer)
     product_id = create(staff, stock="2")
     page = f"/staff/products/{product_id}"
     short = staff.form(page, f"{page}/stock", {"direction": "remove", "quantity": "3",
