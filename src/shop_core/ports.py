@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from attrs import frozen
 
 from shop_core.accounts import RefreshToken, User, UserQuery
 from shop_core.catalogue import Product, ProductQuery, Shortfall, StockLine
-from shop_core.orders import Order, OrderQuery, OrderStatus
+from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
 from shop_core.pagination import Page, PageRequest
-from shop_core.payments import PaymentEvent, PaymentIntention
+from shop_core.payments import PaymentCallback, PaymentEvent, PaymentIntention
 from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
 from shop_core.stock_audit import StockChange
 
@@ -41,6 +41,24 @@ class PaymentGateway(Protocol):
         payable by `methods` (names of `shop_core.payment_methods`; empty: every method the
         provider is set up for). Raises `PaymentProviderError` on any failure; never
         retried blindly."""
+        ...
+
+
+@runtime_checkable
+class IntentionCloser(Protocol):
+    def close_intention(self, order: Order) -> None:
+        """Stop the provider taking payment for `order` (cancelled), as far as its API
+        allows. Best effort: raises `PaymentProviderError` on failure, which callers log; a
+        payment that still arrives follows the late-payment rule."""
+        ...
+
+
+@runtime_checkable
+class PaymentLookup(Protocol):
+    def find_payment(self, order: Order) -> PaymentCallback | None:
+        """The provider's latest transaction for `order`, as its callback would have
+        reported it (None: the provider has none). Raises `PaymentProviderError` when the
+        provider fails or does not answer in time; never waits unboundedly."""
         ...
 
 
@@ -140,18 +158,27 @@ class OrderRepository(Protocol):
         ...
 
     def update(self, order: Order, *, expected_status: OrderStatus) -> bool:
-        """Write status, `needs_refund` and `updated_at`, but only if the stored status is
-        still `expected_status`. True when written; False when another writer got there first.
+        """Write status, `needs_refund`, the payment state and reference, and `updated_at`,
+        but only if the stored status is still `expected_status`. True when written; False
+        when another writer got there first.
         """
+        ...
+
+    def due_for_inquiry(self, selection: InquirySelection) -> list[Order]:
+        """The orders `selection.wants`, earliest deadline first, at most `selection.limit`."""
+        ...
+
+    def note_payment_checked(self, order_ids: Sequence[int], now: datetime) -> None:
+        """Remember that the provider was asked about these orders' payments at `now`."""
         ...
 
     def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
         """Record the provider's intention, whatever the order's status by now."""
         ...
 
-    def expire_overdue(self, now: datetime, limit: int,
-                       target: OrderStatus) -> dict[int, list[StockLine]]:
-        """Move up to `limit` pending orders whose deadline is at or before `now` to `target`,
+    def expire_overdue(self, now: datetime, limit: int, target: OrderStatus,
+                       grace: timedelta = timedelta(0)) -> dict[int, list[StockLine]]:
+        """Move up to `limit` pending orders that `Order.may_expire(now, grace)` to `target`,
         set-based, skipping rows another transaction holds; return each moved order's id with
         the stock its lines held."""
         ...

@@ -1,4 +1,5 @@
-"""Duties a shop process does every few seconds, one process at a time: the expiry sweep.
+"""Duties a shop process does every few seconds, one process at a time: the expiry sweep
+and reconciliation (asking the payment provider about payments whose callback may be lost).
 
 Deadlines live in the database, so the sweep needs nothing but the database: an order whose
 expiry job was never queued (Redis was down) or was lost (Redis came back empty) times out at
@@ -18,6 +19,7 @@ from shop_core.errors import Unavailable
 log = logging.getLogger(__name__)
 
 SWEEP_DUTY = "shop:expiry-sweep"
+RECONCILE_DUTY = "shop:reconciliation"
 
 
 class PeriodicDuty:
