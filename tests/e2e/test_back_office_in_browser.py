@@ -124,3 +124,22 @@ def test_creating_a_product_changing_its_stock_and_reading_the_trail(
     assert all(f"\t{STAFF}\t" in row for row in trail)
     public = requests.get(f"{shop}/api/v1/products/?search=Brass", timeout=10).json()
     assert public["results"][0]["stock"] == 7
+
+
+def test_cancelling_a_pending_order_puts_its_stock_back(shop: str, page: Any) -> None:
+    auth = register_customer(shop)
+    product = first_product_in_stock(shop)
+    placed = requests.post(f"{shop}/api/v1/orders/", headers=auth, timeout=10, json={
+        "cart_items": [{"product_id": product["id"], "quantity": 1}]}).json()
+    sign_in(page, shop)
+    page.goto(f"{shop}/staff/products/{product['id']}")
+    held = int(page.inner_text("#stock-now"))
+    page.goto(f"{shop}/staff/orders/?status=pending")
+    page.get_by_role("link", name=f"#{placed['id']}").click()
+    page.get_by_role("link", name="Cancel the order…").click()
+    assert page.get_by_role("heading", name=f"Cancel order #{placed['id']}?").is_visible()
+    page.get_by_role("button", name="Cancel the order").click()
+    assert "cancelled" in page.get_by_role("status").inner_text()
+    assert "cancelled" in page.inner_text("h1")
+    page.get_by_role("link", name=product["name"]).click()
+    assert int(page.inner_text("#stock-now")) == held + 1

@@ -124,3 +124,31 @@ def test_pages_carry_a_policy_that_allows_their_stylesheet_and_no_script(
     assert answer.headers["Cache-Control"] == "no-store"
     assert "style-src 'self'" in policy and "script-src" not in policy
     assert staff.get("/staff/static/staff.css").status_code == 200
+
+
+def test_cancelling_a_pending_order_after_confirming_returns_its_stock_once(
+        staff: Browser, api: Api) -> None:
+    lamp = api.product("Lamp", stock=5)
+    order_id = place_order(api, lamp, quantity=2)
+    assert api.stock(lamp) == 3
+    page = text(staff.get(f"/staff/orders/{order_id}"))
+    assert f'href="/staff/orders/{order_id}/cancel"' in page
+    confirm = text(staff.get(f"/staff/orders/{order_id}/cancel"))
+    assert "Cancel order" in confirm and "stock goes back on sale" in confirm
+    fields = dict(re.findall(r'name="(csrf_token|request_key)" value="([^"]+)"', confirm))
+    first = staff.post(f"/staff/orders/{order_id}/cancel", fields)
+    again = staff.post(f"/staff/orders/{order_id}/cancel", fields)  # a double click
+    assert (first.status_code, again.status_code) == (303, 303)
+    assert api.stock(lamp) == 5
+    html = text(staff.get(f"/staff/orders/{order_id}"))
+    assert "cancelled" in html and "/cancel" not in html
+    assert "cannot take this action" in text(staff.get(f"/staff/orders/{order_id}/cancel"))
+    fresh = dict(re.findall(r'name="(csrf_token)" value="([^"]+)"', html))
+    late = staff.post(f"/staff/orders/{order_id}/cancel", {**fresh, "request_key": "other"})
+    assert late.status_code == 409 and api.stock(lamp) == 5
+
+
+def test_a_paid_order_offers_no_cancel(staff: Browser, api: Api) -> None:
+    order_id = place_order(api, api.product("Lamp", stock=5))
+    pay(api, order_id)
+    assert f"/staff/orders/{order_id}/cancel" not in text(staff.get(f"/staff/orders/{order_id}"))
