@@ -78,3 +78,15 @@ def test_a_staff_session_ends_when_it_expires_or_is_signed_out(shop: Shop) -> No
     assert accounts.staff_session_user(shop.uow, shop.clock, ended) is None
     shop.clock.advance(timedelta(hours=1))
     assert accounts.staff_session_user(shop.uow, shop.clock, lapsing) is None
+
+
+def test_the_dashboard_shows_when_reconciliation_last_ran(shop: Shop) -> None:
+    pid = shop.add_product(stock=5)
+    order = shop.place(shop.add_customer(), (pid, 1))
+    assert order.id is not None
+    shop.gateway.payments[order.id] = shop.callback(order, transaction_id="tx-lost")
+    assert dashboard(shop.uow, shop.clock).last_reconciliation is None
+    shop.clock.advance(TIMEOUT)
+    shop.reconciler().reconcile()
+    asked = dashboard(shop.uow, shop.clock).last_reconciliation
+    assert asked is not None and (asked.finished_at, asked.done) == (shop.clock.now(), 1)

@@ -17,6 +17,7 @@ from shop_core.ports import Clock, UnitOfWork
 from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
 from shop_core.stock_audit import StockChange
 from shop_core.use_cases.expiry import EXPIRY_SWEEP
+from shop_core.use_cases.reconciliation import RECONCILIATION
 
 # A product with fewer units than this is shown as running low.
 LOW_STOCK_BELOW = 5
@@ -36,6 +37,7 @@ class Dashboard:
     out_of_stock: Page[Product]
     low_stock: Page[Product]
     last_sweep: DutyRun | None
+    last_reconciliation: DutyRun | None
     orders_per_hour: list[HourCount]
 
 
@@ -55,6 +57,7 @@ def dashboard(uow: UnitOfWork, clock: Clock) -> Dashboard:
             out_of_stock=uow.products.find(_stock_below(1, short)),
             low_stock=uow.products.find(_stock_below(LOW_STOCK_BELOW, short, in_stock=True)),
             last_sweep=uow.duty_log.last(EXPIRY_SWEEP),
+            last_reconciliation=uow.duty_log.last(RECONCILIATION),
             orders_per_hour=_every_hour(uow.reports.orders_per_hour(first_hour), first_hour),
         )
 
