@@ -9,7 +9,7 @@ from shop_core.use_cases.accounts import list_users
 from shop_core.use_cases.back_office import customer_file
 from shop_web.bootstrap import current_shop
 from shop_web.staff import forms
-from shop_web.staff.blueprint import blueprint
+from shop_web.staff.blueprint import ID, blueprint
 
 
 @blueprint.route("/customers/")
@@ -21,7 +21,7 @@ def customers() -> str:
                            args={k: v for k, v in args.items() if k != "page"})
 
 
-@blueprint.route("/customers/<int:user_id>")
+@blueprint.route(f"/customers/<{ID}:user_id>")
 def customer(user_id: int) -> str:
     found = customer_file(current_shop().reader(), user_id, forms.page(request.args))
     return render_template("staff/customer.html", section="staff.customers", file=found)

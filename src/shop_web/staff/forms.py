@@ -13,10 +13,15 @@ from shop_core.pagination import DEFAULT_PAGE_SIZE, PageRequest
 from shop_web.messages import field_messages
 
 INTEGER_DIGITS = 10
+# Far above any field's own limit (a description's is 10,000), which the core words.
+MAX_FIELD_LENGTH = 20_000
 
 
 def text(values: Mapping[str, str], name: str) -> str:
-    return values.get(name, "").strip()
+    raw = values.get(name, "")
+    if "\x00" in raw or len(raw) > MAX_FIELD_LENGTH:  # no database column takes either
+        raise ValidationError({name: ["Enter plain text of a reasonable length."]})
+    return raw.strip()
 
 
 def optional_text(values: Mapping[str, str], name: str) -> str | None:

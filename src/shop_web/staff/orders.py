@@ -15,7 +15,7 @@ from shop_core.use_cases.back_office import find_orders, order_file
 from shop_core.use_cases.cancelling import CancelOrder
 from shop_web.bootstrap import current_shop
 from shop_web.staff import forms
-from shop_web.staff.blueprint import blueprint
+from shop_web.staff.blueprint import ID, blueprint
 from shop_web.staff.products import new_request_key, request_key
 from shop_web.staff.session import staff_id
 
@@ -46,7 +46,7 @@ def orders() -> str | tuple[str, int]:
                            args=listing, statuses=STATUSES, errors={})
 
 
-@blueprint.route("/orders/<int:order_id>")
+@blueprint.route(f"/orders/<{ID}:order_id>")
 def order(order_id: int) -> str:
     shop = current_shop()
     found = order_file(shop.reader(), order_id)
@@ -56,7 +56,7 @@ def order(order_id: int) -> str:
                                     if found.order.can(event)])
 
 
-@blueprint.route("/orders/<int:order_id>/cancel", methods=["GET", "POST"])
+@blueprint.route(f"/orders/<{ID}:order_id>/cancel", methods=["GET", "POST"])
 def cancel_order(order_id: int) -> Response | str:
     """Cancel a pending order: its stock returns at once, its payment is closed."""
     shop = current_shop()

@@ -16,7 +16,7 @@ from shop_core.use_cases.back_office import LOW_STOCK_BELOW, product_file
 from shop_core.use_cases.catalogue import ProductChanges, ProductDetails, list_products
 from shop_web.bootstrap import current_shop
 from shop_web.staff import forms
-from shop_web.staff.blueprint import blueprint
+from shop_web.staff.blueprint import ID, blueprint
 from shop_web.staff.session import staff_id
 
 Page = str | tuple[str, int]
@@ -72,12 +72,12 @@ def new_product() -> Response | Page:
     return redirect(url_for("staff.product", product_id=product.id), 303)
 
 
-@blueprint.route("/products/<int:product_id>")
+@blueprint.route(f"/products/<{ID}:product_id>")
 def product(product_id: int) -> Page:
     return _product_page(product_id, {}, {})
 
 
-@blueprint.route("/products/<int:product_id>/edit", methods=["POST"])
+@blueprint.route(f"/products/<{ID}:product_id>/edit", methods=["POST"])
 def edit_product(product_id: int) -> Response | Page:
     shop = current_shop()
     form = request.form
@@ -97,7 +97,7 @@ def edit_product(product_id: int) -> Response | Page:
     return redirect(url_for("staff.product", product_id=product_id), 303)
 
 
-@blueprint.route("/products/<int:product_id>/stock", methods=["POST"])
+@blueprint.route(f"/products/<{ID}:product_id>/stock", methods=["POST"])
 def adjust_stock(product_id: int) -> Response | Page:
     form = request.form
     direction = -1 if form.get("direction") == "remove" else 1
@@ -113,7 +113,7 @@ def adjust_stock(product_id: int) -> Response | Page:
     return redirect(url_for("staff.product", product_id=product_id), 303)
 
 
-@blueprint.route("/products/<int:product_id>/delete", methods=["POST"])
+@blueprint.route(f"/products/<{ID}:product_id>/delete", methods=["POST"])
 def delete_product(product_id: int) -> Response:
     current_shop().catalogue.delete(product_id)
     flash("The product is deleted: it can no longer be ordered. Restore it at any time.",
@@ -121,7 +121,7 @@ def delete_product(product_id: int) -> Response:
     return redirect(url_for("staff.product", product_id=product_id), 303)
 
 
-@blueprint.route("/products/<int:product_id>/restore", methods=["POST"])
+@blueprint.route(f"/products/<{ID}:product_id>/restore", methods=["POST"])
 def restore_product(product_id: int) -> Response:
     current_shop().catalogue.restore(product_id)
     flash("The product is restored: it can be ordered again.", "success")

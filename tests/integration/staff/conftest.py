@@ -82,12 +82,24 @@ def api(request: pytest.FixtureRequest) -> Api:
     return make()
 
 
-@pytest.fixture
-def staff(api: Api) -> Browser:
+def signed_in_staff(api: Api) -> Browser:
     api.register("admin", staff=True)
     browser = Browser(api)
     assert browser.sign_in("admin").status_code == 302
     return browser
+
+
+@pytest.fixture
+def staff(api: Api) -> Browser:
+    return signed_in_staff(api)
+
+
+@pytest.fixture
+def staff_on_both(database_url: str, request: pytest.FixtureRequest) -> Browser:
+    """Signed in on a shop on SQLite, and again on PostgreSQL (`database_url` makes the
+    test run once on each)."""
+    make: AppFactory = request.getfixturevalue("make_api")
+    return signed_in_staff(make())
 
 
 _transactions = iter(range(7_000_001, 8_000_000))

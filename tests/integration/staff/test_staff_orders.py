@@ -82,7 +82,8 @@ def test_customers_are_listed_and_each_page_lists_their_orders(
 
 
 def test_the_dashboard_reads_the_days_orders_the_queue_stock_and_the_sweep(
-        staff: Browser, api: Api) -> None:
+        staff_on_both: Browser) -> None:
+    staff, api = staff_on_both, staff_on_both.api
     mug = api.product("Mug", price="100.00", stock=3)
     api.product("Sold out", stock=0)
     paid = place_order(api, mug, quantity=2)
@@ -152,3 +153,14 @@ def test_a_paid_order_offers_no_cancel(staff: Browser, api: Api) -> None:
     order_id = place_order(api, api.product("Lamp", stock=5))
     pay(api, order_id)
     assert f"/staff/orders/{order_id}/cancel" not in text(staff.get(f"/staff/orders/{order_id}"))
+
+
+def test_ids_and_text_no_column_can_hold_are_refused_cleanly(staff_on_both: Browser) -> None:
+    staff = staff_on_both
+    assert staff.get(f"/staff/orders/{2**63}").status_code == 404
+    assert staff.get(f"/staff/products/{2**40}").status_code == 404
+    assert staff.get("/staff/orders/?q=a%00b").status_code == 400
+    assert staff.get("/staff/products/?search=a%00b").status_code == 400
+    assert staff.get(f"/staff/orders/?q={'9' * 30}").status_code == 200
+    assert staff.get(f"/staff/orders/?q={'x' * 300}").status_code == 200
+    assert staff.get("/staff/customers/?search=%25_").status_code == 200
