@@ -8,6 +8,7 @@ from datetime import datetime
 from attrs import define, frozen
 
 from shop_core.errors import Rule, Violation
+from shop_core.pagination import PageRequest
 
 USERNAME_MAX_LENGTH = 150
 NAME_MAX_LENGTH = 150
@@ -51,6 +52,16 @@ class RefreshToken:
     family_id: str
     expires_at: datetime
     revoked_at: datetime | None = None
+
+
+@frozen
+class UserQuery:
+    """Which users a back-office listing shows: customers or staff, `search` matching the
+    username or email (case-insensitive), in order of joining, newest first."""
+
+    is_staff: bool = False
+    search: str | None = None
+    page: PageRequest = PageRequest()
 
 
 def username_errors(username: str) -> list[Violation]:

@@ -31,6 +31,13 @@ class Product:
     is_deleted: bool
     created_at: datetime
     updated_at: datetime
+    # Counts the edits of everything but stock, so that a form read at one version cannot
+    # overwrite an edit made since (stock moves by deltas and never goes stale).
+    version: int = 1
+
+
+class StaleEdit(Conflict):
+    """The product changed since the editor read it; applying the edit would lose that."""
 
 
 @frozen
@@ -84,6 +91,8 @@ class ProductQuery:
     in_stock: bool = False
     ordering: ProductOrdering = ProductOrdering.CREATED_DESC
     include_deleted: bool = False
+    # Only products with fewer units than this (1: out of stock), for the back-office.
+    stock_below: int | None = None
     page: PageRequest = PageRequest()
 
 

@@ -37,6 +37,8 @@ class Rule(enum.Enum):
     MIXED_CURRENCIES = "mixed_currencies"
     PAGE_BELOW_ONE = "page_below_one"
     PAGE_SIZE_RANGE = "page_size_range"  # limit: the largest page
+    NO_CHANGE = "no_change"
+    STOCK_SHORT = "stock_short"  # limit: the units in stock
 
 
 @frozen

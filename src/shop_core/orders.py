@@ -306,9 +306,14 @@ class InquirySelection:
 
 @frozen
 class OrderQuery:
-    """Which orders a listing shows: one customer's (`user_id`) or everyone's (staff)."""
+    """Which orders a listing shows: one customer's (`user_id`) or everyone's (staff), placed
+    in `[placed_from, placed_before)`, and `reference`: the order's id or a payment
+    reference the provider gave it."""
 
     user_id: int | None = None
     status: OrderStatus | None = None
     needs_refund: bool | None = None
+    placed_from: datetime | None = None
+    placed_before: datetime | None = None
+    reference: str | None = None
     page: PageRequest = PageRequest()

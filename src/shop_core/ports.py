@@ -11,18 +11,20 @@ from typing import Protocol, runtime_checkable
 
 from attrs import frozen
 
-from shop_core.accounts import RefreshToken, User
+from shop_core.accounts import RefreshToken, User, UserQuery
 from shop_core.catalogue import Product, ProductQuery, Shortfall, StockLine
 from shop_core.ledger import Balance
 from shop_core.money import Money
 from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
-from shop_core.pagination import Page
+from shop_core.pagination import Page, PageRequest
 from shop_core.payments import (
     PaymentCallback,
     PaymentEvent,
     PaymentIntention,
     ProviderTransaction,
 )
+from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
+from shop_core.stock_audit import StockChange
 
 
 class Clock(Protocol):
@@ -111,6 +113,10 @@ class UserRepository(Protocol):
         """Write the profile fields (email, names, phone, staff flag, password hash)."""
         ...
 
+    def get_many(self, user_ids: Iterable[int]) -> dict[int, User]: ...
+
+    def find(self, query: UserQuery) -> Page[User]: ...
+
 
 class RefreshTokenRepository(Protocol):
     def add(self, token: RefreshToken) -> None: ...
@@ -133,12 +139,22 @@ class ProductRepository(Protocol):
 
     def get_many(self, product_ids: Iterable[int]) -> dict[int, Product]: ...
 
-    def save(self, product: Product) -> None:
-        """Write everything but `stock`, which only `set_stock`, `reserve` and `release`
-        change, so that an edit never overwrites a concurrent reservation."""
+    def save(self, product: Product, *, expected_version: int | None = None) -> bool:
+        """Write everything but `stock`, which only `set_stock`, `adjust_stock`, `reserve`
+        and `release` change, so that an edit never overwrites a concurrent reservation; the
+        stored version goes up by one. With `expected_version`, only if the stored version is
+        still that one: False (nothing written) when another edit got there first."""
         ...
 
-    def set_stock(self, product_id: int, stock: int) -> None: ...
+    def set_stock(self, product_id: int, stock: int) -> int:
+        """Write a new stock figure; returns the figure it replaced."""
+        ...
+
+    def adjust_stock(self, product_id: int, delta: int) -> tuple[int, int] | None:
+        """Add `delta` units (negative: take them away) atomically against concurrent
+        reservations; `(before, after)`, or None when the product is unknown or holds fewer
+        than `-delta` units (nothing changes then)."""
+        ...
 
     def find(self, query: ProductQuery) -> Page[Product]: ...
 
@@ -224,6 +240,40 @@ class PaymentEventRepository(Protocol):
         ...
 
 
+class StockAuditRepository(Protocol):
+    def add(self, change: StockChange) -> bool:
+        """Record a change; False (and nothing written) if its `request_key` is known."""
+        ...
+
+    def get_by_request_key(self, request_key: str) -> StockChange | None: ...
+
+    def list_for_product(self, product_id: int, page: PageRequest) -> Page[StockChange]:
+        """Newest first."""
+        ...
+
+
+class DutyLogRepository(Protocol):
+    def record(self, run: DutyRun) -> None:
+        """Remember `run` as its duty's last pass."""
+        ...
+
+    def last(self, name: str) -> DutyRun | None: ...
+
+
+class ReportRepository(Protocol):
+    """Figures over many orders, computed where the orders are stored."""
+
+    def status_totals(self, since: datetime) -> list[StatusTotal]:
+        """Orders placed at or after `since`, counted and valued per status and currency."""
+        ...
+
+    def orders_per_hour(self, since: datetime) -> list[HourCount]:
+        """Orders placed at or after `since` per UTC hour, the hours with none left out."""
+        ...
+
+    def payment_backlog(self, now: datetime) -> PaymentBacklog: ...
+
+
 @frozen
 class IdempotencyRecord:
     """A user's `Idempotency-Key`: the request it was first used for (`fingerprint`) and,
@@ -268,6 +318,9 @@ class UnitOfWork(abc.ABC):
     orders: OrderRepository
     payment_events: PaymentEventRepository
     idempotency_keys: IdempotencyKeyRepository
+    stock_audit: StockAuditRepository
+    duty_log: DutyLogRepository
+    reports: ReportRepository
 
     def __enter__(self) -> UnitOfWork:
         return self

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from attrs import evolve
 
-from shop_core.accounts import RefreshToken, User
+from shop_core.accounts import RefreshToken, User, UserQuery
 from shop_core.catalogue import (
     Product,
     ProductOrdering,
@@ -27,7 +27,7 @@ from shop_core.errors import AlreadyExists, OutcomeUnknown, PaymentProviderError
 from shop_core.ledger import Balance
 from shop_core.money import Money
 from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
-from shop_core.pagination import Page
+from shop_core.pagination import Page, PageRequest
 from shop_core.payments import (
     PaymentCallback,
     PaymentEvent,
@@ -35,6 +35,8 @@ from shop_core.payments import (
     ProviderTransaction,
 )
 from shop_core.ports import IdempotencyRecord, UnitOfWork
+from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
+from shop_core.stock_audit import StockChange
 
 T = TypeVar("T")
 
@@ -167,6 +169,8 @@ class _Store:
         self.orders: dict[int, Order] = {}
         self.payment_events: dict[int, PaymentEvent] = {}
         self.idempotency: dict[tuple[int, str], IdempotencyRecord] = {}
+        self.stock_changes: list[StockChange] = []
+        self.duty_runs: dict[str, DutyRun] = {}
         self.ids = {"users": 0, "products": 0, "orders": 0, "payment_events": 0}
 
     def next_id(self, table: str) -> int:
@@ -216,6 +220,17 @@ class FakeUserRepository(_FakeRepository):
             raise AlreadyExists("email")
         self._s.users[user.id or 0] = evolve(user, email=user.email.lower())
 
+    def get_many(self, user_ids: Iterable[int]) -> dict[int, User]:
+        return {uid: copy.copy(self._s.users[uid]) for uid in user_ids if uid in self._s.users}
+
+    def find(self, query: UserQuery) -> Page[User]:
+        search = (query.search or "").lower()
+        found = [u for u in self._s.users.values() if u.is_staff is query.is_staff
+                 and (search in u.username.lower() or search in u.email.lower())]
+        found.sort(key=lambda u: (u.date_joined, u.id or 0), reverse=True)
+        return _page([copy.copy(u) for u in found], query.page.offset, query.page.page_size,
+                     query.page)
+
 
 class FakeRefreshTokenRepository(_FakeRepository):
 
@@ -260,17 +275,31 @@ class FakeProductRepository(_FakeRepository):
         return {pid: copy.copy(self._s.products[pid])
                 for pid in product_ids if pid in self._s.products}
 
-    def save(self, product: Product) -> None:
-        stock = self._s.products[product.id or 0].stock
-        self._s.products[product.id or 0] = evolve(product, stock=stock)
+    def save(self, product: Product, *, expected_version: int | None = None) -> bool:
+        stored = self._s.products[product.id or 0]
+        if expected_version is not None and stored.version != expected_version:
+            return False
+        self._s.products[product.id or 0] = evolve(product, stock=stored.stock,
+                                                   version=stored.version + 1)
+        return True
 
-    def set_stock(self, product_id: int, stock: int) -> None:
+    def set_stock(self, product_id: int, stock: int) -> int:
+        before = self._s.products[product_id].stock
         self._s.products[product_id].stock = stock
+        return before
+
+    def adjust_stock(self, product_id: int, delta: int) -> tuple[int, int] | None:
+        product = self._s.products.get(product_id)
+        if product is None or product.stock + delta < 0:
+            return None
+        before, product.stock = product.stock, product.stock + delta
+        return before, product.stock
 
     def find(self, query: ProductQuery) -> Page[Product]:
         found = [p for p in self._s.products.values()
                  if (query.include_deleted or not p.is_deleted)
                  and (not query.in_stock or p.stock > 0)
+                 and (query.stock_below is None or p.stock < query.stock_below)
                  and (not query.search or query.search.lower() in p.name.lower())]
         key, reverse = _PRODUCT_SORT[query.ordering]
         found.sort(key=lambda p: (_sort_value(getattr(p, key)), p.id), reverse=reverse)
@@ -314,7 +343,10 @@ class FakeOrderRepository(_FakeRepository):
         found = [o for o in self._s.orders.values()
                  if (query.user_id is None or o.user_id == query.user_id)
                  and (query.status is None or o.status is query.status)
-                 and (query.needs_refund is None or o.needs_refund == query.needs_refund)]
+                 and (query.needs_refund is None or o.needs_refund == query.needs_refund)
+                 and (query.placed_from is None or o.created_at >= query.placed_from)
+                 and (query.placed_before is None or o.created_at < query.placed_before)
+                 and (query.reference is None or _names(o, query.reference))]
         found.sort(key=lambda o: (o.created_at, o.id or 0), reverse=True)
         return _page([copy.copy(o) for o in found], query.page.offset, query.page.page_size,
                      query.page)
@@ -399,6 +431,58 @@ class FakePaymentEventRepository(_FakeRepository):
         return [e for e in self._s.payment_events.values() if e.order_id == order_id]
 
 
+class FakeStockAuditRepository(_FakeRepository):
+
+    def add(self, change: StockChange) -> bool:
+        if change.request_key is not None and self.get_by_request_key(change.request_key):
+            return False
+        self._s.stock_changes.append(change)
+        return True
+
+    def get_by_request_key(self, request_key: str) -> StockChange | None:
+        return next((c for c in self._s.stock_changes if c.request_key == request_key), None)
+
+    def list_for_product(self, product_id: int, page: PageRequest) -> Page[StockChange]:
+        found = [c for c in reversed(self._s.stock_changes) if c.product_id == product_id]
+        return _page(found, page.offset, page.page_size, page)
+
+
+class FakeDutyLogRepository(_FakeRepository):
+
+    def record(self, run: DutyRun) -> None:
+        self._s.duty_runs[run.name] = run
+
+    def last(self, name: str) -> DutyRun | None:
+        return self._s.duty_runs.get(name)
+
+
+class FakeReportRepository(_FakeRepository):
+
+    def status_totals(self, since: datetime) -> list[StatusTotal]:
+        totals: dict[tuple[OrderStatus, str], tuple[int, int]] = {}
+        for order in self._s.orders.values():
+            if order.created_at >= since:
+                count, value = totals.get((order.status, order.currency), (0, 0))
+                totals[(order.status, order.currency)] = (count + 1, value + order.total.amount)
+        return [StatusTotal(status, count, Money(value, currency))
+                for (status, currency), (count, value) in sorted(
+                    totals.items(), key=lambda item: (item[0][0].value, item[0][1]))]
+
+    def orders_per_hour(self, since: datetime) -> list[HourCount]:
+        hours: dict[datetime, int] = {}
+        for order in self._s.orders.values():
+            if order.created_at >= since:
+                hour = order.created_at.astimezone(UTC).replace(minute=0, second=0,
+                                                                microsecond=0)
+                hours[hour] = hours.get(hour, 0) + 1
+        return [HourCount(hour, count) for hour, count in sorted(hours.items())]
+
+    def payment_backlog(self, now: datetime) -> PaymentBacklog:
+        pending = [o for o in self._s.orders.values() if o.status is OrderStatus.PENDING]
+        overdue = sum(1 for o in pending if o.is_overdue(now))
+        return PaymentBacklog(awaiting_payment=len(pending) - overdue, overdue=overdue)
+
+
 class FakeIdempotencyKeyRepository(_FakeRepository):
 
     def get(self, user_id: int, key: str) -> IdempotencyRecord | None:
@@ -441,6 +525,9 @@ class FakeUnitOfWork(UnitOfWork):
         self.orders = FakeOrderRepository(self)
         self.payment_events = FakePaymentEventRepository(self)
         self.idempotency_keys = FakeIdempotencyKeyRepository(self)
+        self.stock_audit = FakeStockAuditRepository(self)
+        self.duty_log = FakeDutyLogRepository(self)
+        self.reports = FakeReportRepository(self)
 
     def __enter__(self) -> FakeUnitOfWork:
         if self._snapshot is not None:
@@ -466,6 +553,13 @@ class FakeUnitOfWork(UnitOfWork):
 
 def _copy(item: T | None) -> T | None:
     return copy.copy(item) if item is not None else None
+
+
+def _names(order: Order, reference: str) -> bool:
+    """Whether `reference` is the order's id or one of its payment's references."""
+    payment = order.payment
+    return reference == str(order.id) or (payment is not None and reference in (
+        payment.intention_id, payment.provider_order_id))
 
 
 def _sort_value(value: Any) -> Any:

@@ -63,6 +63,9 @@ def create_app(config: Settings | Mapping[str, str] | None = None, *,
     app.register_blueprint(scrape.blueprint)
     headers.init_app(app, settings)
     _register_blueprints(app, settings)
+    from shop_web import staff
+
+    staff.init_app(app, settings)
 
     if not settings.redis_url and settings.shop_env != "test":
         # No job queue: overdue orders are expired by a sweep inside this process.

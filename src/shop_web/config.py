@@ -45,6 +45,7 @@ class Settings:
     jwt_secret_key: str = field(default=DEVELOPMENT_JWT_SECRET, repr=_secret_repr)
     access_token_lifetime: timedelta = timedelta(minutes=15)
     refresh_token_lifetime: timedelta = timedelta(days=7)
+    staff_session_lifetime: timedelta = timedelta(hours=8)
     public_base_url: str = "http://127.0.0.1:8000"
     port: int = 8000
     paymob_mode: str = "sandbox"
@@ -125,6 +126,8 @@ class Settings:
                 seconds=_int(env, "JWT_ACCESS_TOKEN_SECONDS", 15 * 60)),
             "refresh_token_lifetime": timedelta(
                 seconds=_int(env, "JWT_REFRESH_TOKEN_SECONDS", 7 * 24 * 3600)),
+            "staff_session_lifetime": timedelta(
+                seconds=_int(env, "STAFF_SESSION_SECONDS", 8 * 3600)),
             "public_base_url": env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
             "port": port,
             "paymob_mode": env.get("PAYMOB_MODE", "live" if has_keys else "sandbox"),

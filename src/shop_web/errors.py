@@ -112,7 +112,7 @@ def handle_http_exception(error: HTTPException) -> Response:
         if error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
     elif isinstance(error, RateLimitExceeded):
-        wait = _retry_after(error)
+        wait = retry_after(error)
         body = {"detail": f"Request was throttled. Expected available in {wait} seconds."}
         headers["Retry-After"] = str(wait)
     else:
@@ -172,7 +172,8 @@ def _strings(value: Any) -> list[str]:
     return [str(value)]
 
 
-def _retry_after(error: RateLimitExceeded) -> int:
+def retry_after(error: RateLimitExceeded) -> int:
+    """Seconds until the limit `error` hit lets requests through again."""
     try:
         from shop_web.extensions import limiter
 

@@ -38,6 +38,8 @@ MESSAGES: dict[Rule, str] = {
     Rule.MIXED_CURRENCIES: "All products must be priced in one currency.",
     Rule.PAGE_BELOW_ONE: "Must be 1 or more.",
     Rule.PAGE_SIZE_RANGE: "Must be between 1 and {limit}.",
+    Rule.NO_CHANGE: "Enter a number of units other than 0.",
+    Rule.STOCK_SHORT: "Only {limit} units are in stock.",
 }
 
 

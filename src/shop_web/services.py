@@ -27,7 +27,7 @@ def new_token_id() -> str:
 class Accounts:
     """Signing up, signing in and refreshing sessions."""
 
-    uow: Callable[[], UnitOfWork]
+    uow: Callable[..., UnitOfWork]
     clock: Clock
     hasher: PasswordHasher
     refresh_lifetime: timedelta
@@ -44,6 +44,22 @@ class Accounts:
                                          self.refresh_lifetime, self.new_id)
         return user, session
 
+    def staff_sign_in(self, username: str, password: str,
+                      lifetime: timedelta) -> tuple[User, RefreshToken]:
+        """A staff member's back-office session; a customer is refused before one starts."""
+        user = accounts.authenticate_staff(self.uow(), self.hasher, username, password)
+        assert user.id is not None
+        session = accounts.start_session(self.uow(), self.clock, user.id, lifetime,
+                                         self.new_id)
+        return user, session
+
+    def staff_member(self, session_id: str) -> User | None:
+        """Who the back-office session is, while it lasts; None once it has ended."""
+        return accounts.staff_session_user(self.uow(read_only=True), self.clock, session_id)
+
+    def sign_out(self, session_id: str) -> None:
+        accounts.end_session(self.uow(), self.clock, session_id)
+
     def refresh(self, jti: str) -> tuple[User, RefreshToken]:
         return accounts.rotate_refresh_token(self.uow(), self.clock, jti,
                                              self.refresh_lifetime, self.new_id)
@@ -51,19 +67,32 @@ class Accounts:
 
 @frozen
 class Catalogue:
-    """An admin's changes to the catalogue."""
+    """Staff's changes to the catalogue; `by` is the staff member's user id, recorded with
+    every change of stock."""
 
     uow: Callable[[], UnitOfWork]
     clock: Clock
 
-    def create(self, details: catalogue.ProductDetails) -> Product:
-        return catalogue.create_product(self.uow(), self.clock, details)
+    def create(self, details: catalogue.ProductDetails, *, by: int | None = None,
+               request_key: str | None = None) -> Product:
+        return catalogue.create_product(self.uow(), self.clock, details, by=by,
+                                        request_key=request_key)
 
-    def update(self, product_id: int, changes: catalogue.ProductChanges) -> Product:
-        return catalogue.update_product(self.uow(), self.clock, product_id, changes)
+    def update(self, product_id: int, changes: catalogue.ProductChanges, *,
+               by: int | None = None, expected_version: int | None = None) -> Product:
+        return catalogue.update_product(self.uow(), self.clock, product_id, changes, by=by,
+                                        expected_version=expected_version)
 
     def delete(self, product_id: int) -> None:
         catalogue.delete_product(self.uow(), self.clock, product_id)
+
+    def restore(self, product_id: int) -> Product:
+        return catalogue.restore_product(self.uow(), self.clock, product_id)
+
+    def adjust_stock(self, product_id: int, delta: int, reason: str, *, by: int,
+                     request_key: str) -> catalogue.StockAdjusted:
+        return catalogue.adjust_stock(self.uow(), self.clock, product_id, delta, reason,
+                                      by=by, request_key=request_key)
 
 
 @frozen

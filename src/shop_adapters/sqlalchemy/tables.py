@@ -98,6 +98,8 @@ products = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     # The last line of defence against overselling, whatever code runs against the table.
     sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
+    # Last, so that rows unpack by position with the columns above unchanged.
+    sa.Column("version", sa.Integer, nullable=False, server_default="1"),
 )
 
 ORDER_STATUSES = ("pending", "success", "failed", "timeout", "cancelled", "authorized",
@@ -202,4 +204,36 @@ idempotency_keys = sa.Table(
     # The answer the first request got, replayed to repeats; NULL while it runs.
     sa.Column("status", sa.Integer, nullable=True),
     sa.Column("body", sa.Text, nullable=True),
+)
+
+STOCK_CHANGE_KINDS = ("created", "adjusted", "set")
+
+# Every change staff make to a product's stock, written in the transaction that makes it.
+stock_audit = sa.Table(
+    "stock_audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("product_id", sa.Integer, sa.ForeignKey("products.id"), nullable=False),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id"), nullable=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("before", sa.Integer, nullable=False),
+    sa.Column("after", sa.Integer, nullable=False),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("changed_at", UTCDateTime, nullable=False),
+    # The form that made the change: a second submission of it is recognised, not repeated.
+    sa.Column("request_key", sa.String(64), nullable=True),
+    sa.UniqueConstraint("request_key"),
+    sa.CheckConstraint(
+        "kind IN (" + ", ".join(f"'{kind}'" for kind in STOCK_CHANGE_KINDS) + ")",
+        name="kind_known",
+    ),
+    # A product's trail, newest first.
+    sa.Index("ix_stock_audit_product_id_id", "product_id", "id"),
+)
+
+# The last pass of each periodic duty (the expiry sweep), for the back-office's health.
+duty_runs = sa.Table(
+    "duty_runs", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("finished_at", UTCDateTime, nullable=False),
+    sa.Column("done", sa.Integer, nullable=False),
 )

@@ -67,6 +67,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.orders = repos.SqlOrderRepository(self)
         self.payment_events = repos.SqlPaymentEventRepository(self)
         self.idempotency_keys = repos.SqlIdempotencyKeyRepository(self)
+        self.stock_audit = repos.SqlStockAuditRepository(self)
+        self.duty_log = repos.SqlDutyLogRepository(self)
+        self.reports = repos.SqlReportRepository(self)
 
     @property
     def connection(self) -> Connection:

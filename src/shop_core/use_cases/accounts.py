@@ -10,6 +10,7 @@ from attrs import frozen
 from shop_core.accounts import (
     RefreshToken,
     User,
+    UserQuery,
     email_errors,
     name_errors,
     normalize_email,
@@ -22,10 +23,12 @@ from shop_core.errors import (
     AlreadyExists,
     AuthenticationFailed,
     NotFound,
+    PermissionDenied,
     Rule,
     ValidationError,
     Violation,
 )
+from shop_core.pagination import Page
 from shop_core.ports import Clock, PasswordHasher, UnitOfWork
 
 _TAKEN = Violation(Rule.TAKEN)
@@ -166,6 +169,40 @@ def start_session(uow: UnitOfWork, clock: Clock, user_id: int, lifetime: timedel
         uow.refresh_tokens.add(token)
         uow.commit()
     return token
+
+
+def authenticate_staff(uow: UnitOfWork, hasher: PasswordHasher, username: str,
+                       password: str) -> User:
+    """As `authenticate`, for the back-office: a customer's right credentials are refused
+    with `PermissionDenied` (and no session is started for them)."""
+    user = authenticate(uow, hasher, username, password)
+    if not user.is_staff:
+        raise PermissionDenied("The back-office is for staff only.")
+    return user
+
+
+def staff_session_user(uow: UnitOfWork, clock: Clock, jti: str) -> User | None:
+    """The staff member whose sign-in session `jti` is, while it is neither expired nor
+    ended and they are still staff; None otherwise."""
+    with uow:
+        session = uow.refresh_tokens.get(jti)
+        if session is None or session.revoked_at is not None \
+                or session.expires_at <= clock.now():
+            return None
+        user = uow.users.get(session.user_id)
+    return user if user is not None and user.is_staff else None
+
+
+def end_session(uow: UnitOfWork, clock: Clock, jti: str) -> None:
+    """Sign out: the session's token stops working at once."""
+    with uow:
+        uow.refresh_tokens.revoke(jti, clock.now())
+        uow.commit()
+
+
+def list_users(uow: UnitOfWork, query: UserQuery) -> Page[User]:
+    with uow:
+        return uow.users.find(query)
 
 
 def rotate_refresh_token(uow: UnitOfWork, clock: Clock, jti: str, lifetime: timedelta,

@@ -11,10 +11,13 @@ from datetime import timedelta
 
 from shop_core.orders import OrderEvent
 from shop_core.ports import Clock, UnitOfWork
+from shop_core.reports import DutyRun
 from shop_core.use_cases.transitions import move, move_overdue
 
 SWEEP_BATCH_SIZE = 1000
 NO_GRACE = timedelta(0)
+# The name the sweep's passes are recorded under, for the back-office's health figures.
+EXPIRY_SWEEP = "expiry_sweep"
 
 
 def expire_order(uow: UnitOfWork, clock: Clock, order_id: int,
@@ -38,12 +41,16 @@ def expire_overdue_orders(uow: UnitOfWork, clock: Clock,
                           grace: timedelta = NO_GRACE) -> int:
     """Time out every overdue pending order (past its grace, see the module), a batch per
     transaction; returns how many. Concurrent sweeps skip each other's rows, so each order
-    is expired once."""
+    is expired once. The pass is recorded (when it finished, how many it expired) in its
+    last transaction."""
     expired = 0
     while True:
         with uow:
-            moved = move_overdue(uow, clock.now(), batch_size, grace)
+            now = clock.now()
+            moved = move_overdue(uow, now, batch_size, grace)
             if not moved:
+                uow.duty_log.record(DutyRun(EXPIRY_SWEEP, now, expired))
+                uow.commit()
                 return expired
             uow.commit()
         expired += moved

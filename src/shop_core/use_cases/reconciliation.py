@@ -26,6 +26,7 @@ from shop_core.errors import PaymentProviderError, ShopError, Unavailable
 from shop_core.orders import InquirySelection, Order
 from shop_core.payments import CallbackOutcome
 from shop_core.ports import Clock, PaymentLookup, UnitOfWork
+from shop_core.reports import DutyRun
 from shop_core.use_cases.payments import apply_payment_callback
 
 log = logging.getLogger(__name__)
@@ -94,6 +95,10 @@ _CHANGES = frozenset({CallbackOutcome.PAID, CallbackOutcome.LATE_PAID,
                       CallbackOutcome.STILL_PENDING})
 
 
+# The name reconciliation's passes are recorded under, for the back-office's health figures.
+RECONCILIATION = "reconciliation"
+
+
 @define
 class Reconciler:
     """Reconciliation bound to its provider, clock and policy, with the breaker and pace
@@ -117,9 +122,20 @@ class Reconciler:
         """One pass over the orders due for an inquiry (timed-out and cancelled ones back
         to `since`, by default the policy's window)."""
         now = self.clock.now()
-        return self._pass(InquirySelection(
+        report = self._pass(InquirySelection(
             now=now, lead=self.policy.lead, since=now - (since or self.policy.window),
             recheck=self.policy.recheck, limit=self.policy.batch_size))
+        self._record(report)
+        return report
+
+    def _record(self, report: ReconcileReport) -> None:
+        """Remember the pass (when, how many orders it changed) for the back-office."""
+        try:
+            with self.uow() as uow:
+                uow.duty_log.record(DutyRun(RECONCILIATION, self.clock.now(), report.changed))
+                uow.commit()
+        except Unavailable:
+            pass  # the next pass records itself
 
     def reconcile_overdue(self) -> ReconcileReport:
         """Only the overdue pending orders whose expiry waits for the provider's answer."""

@@ -10,7 +10,7 @@ from shop_core.accounts import User
 from shop_core.errors import AuthenticationFailed
 from shop_core.use_cases.accounts import Registration
 from shop_web.api.base import ShopBlueprint
-from shop_web.api.security import auth_rate_limit, token_pair
+from shop_web.api.security import auth_rate_limit, sign_in_rate_limit, token_pair
 from shop_web.bootstrap import current_shop
 from shop_web.extensions import limiter
 from shop_web.schemas.accounts import (
@@ -40,7 +40,7 @@ def register_user(data: dict[str, Any]) -> User:
 
 
 @blueprint.route("/token/", methods=["POST"], operation_id="obtainToken")
-@limiter.limit(auth_rate_limit)
+@sign_in_rate_limit
 @blueprint.arguments(TokenRequestSchema)
 @blueprint.response(200, TokenPairSchema)
 @blueprint.errors(401, 429)

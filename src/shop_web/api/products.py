@@ -16,7 +16,7 @@ from shop_core.use_cases.catalogue import (
     list_products,
 )
 from shop_web.api.base import ShopBlueprint
-from shop_web.api.caller import optional_user
+from shop_web.api.caller import optional_user, require_user, user_id
 from shop_web.api.pagination import page_body, page_request
 from shop_web.bootstrap import current_shop
 from shop_web.schemas.fields import MAX_ID
@@ -61,7 +61,7 @@ def list_catalogue(args: dict[str, Any]) -> Response:
 def add_product(data: dict[str, Any]) -> Product:
     details = ProductDetails(name=data["name"], description=data["description"],
                              price=_price(data["price"]), stock=data["stock"])
-    return current_shop().catalogue.create(details)
+    return current_shop().catalogue.create(details, by=user_id(require_user()))
 
 
 @blueprint.route(ITEM, methods=["GET"], operation_id="getProduct")
@@ -108,7 +108,7 @@ def _update(product_id: int, data: dict[str, Any]) -> Product:
     changes = ProductChanges(name=data.get("name"), description=data.get("description"),
                              price=_price(price) if price is not None else None,
                              stock=data.get("stock"))
-    return current_shop().catalogue.update(product_id, changes)
+    return current_shop().catalogue.update(product_id, changes, by=user_id(require_user()))
 
 
 def _price(text: str) -> Money:

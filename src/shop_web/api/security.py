@@ -13,11 +13,16 @@ from shop_core.use_cases.accounts import get_user
 from shop_web.api.caller import user_id
 from shop_web.bootstrap import current_shop
 from shop_web.errors import error_response
-from shop_web.extensions import jwt
+from shop_web.extensions import jwt, limiter
 
 
 def auth_rate_limit() -> str:
     return str(current_app.config["SHOP_RATE_LIMIT_AUTH"])
+
+
+# Signing in with a password, through the API or the back-office's form: one count per
+# client address for both, so that the two doors together allow one rate of guesses.
+sign_in_rate_limit = limiter.shared_limit(auth_rate_limit, scope="sign-in", methods=["POST"])
 
 
 def token_pair(user: User, refresh: RefreshToken) -> dict[str, str]:

@@ -8,14 +8,17 @@ from datetime import datetime, timedelta
 import pytest
 from attrs import evolve
 
-from shop_core.accounts import RefreshToken
-from shop_core.catalogue import Shortfall, StockLine
+from shop_core.accounts import RefreshToken, UserQuery
+from shop_core.catalogue import ProductQuery, Shortfall, StockLine
 from shop_core.errors import AlreadyExists
 from shop_core.ledger import Balance, Movement, Result
 from shop_core.money import Money
 from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
+from shop_core.pagination import PageRequest
 from shop_core.payments import CallbackOutcome, PaymentEvent, PaymentIntention, PaymentState
 from shop_core.ports import IdempotencyRecord, UnitOfWork
+from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
+from shop_core.stock_audit import StockChange, StockChangeKind
 
 from .support import (
     NOW,
@@ -182,9 +185,9 @@ def test_save_never_writes_stock_and_set_stock_writes_only_stock(
         uow.products.save(edited)
         uow.commit()
     with uow:
-        assert uow.products.get(product.id or 0) == evolve(edited, stock=7)
-        uow.products.set_stock(product.id or 0, 42)
-        assert uow.products.get(product.id or 0) == evolve(edited, stock=42)
+        assert uow.products.get(product.id or 0) == evolve(edited, stock=7, version=2)
+        assert uow.products.set_stock(product.id or 0, 42) == 7
+        assert uow.products.get(product.id or 0) == evolve(edited, stock=42, version=2)
 
 
 def test_reserve_takes_every_line_or_none_and_reports_each_shortfall(
@@ -385,6 +388,110 @@ def test_expire_overdue_takes_the_earliest_deadlines_first(
         second = uow.orders.expire_overdue(later(5), 1, OrderStatus.TIMEOUT)
         uow.commit()
     assert (list(first), list(second)) == ([placed[2].id], [placed[1].id])
+
+
+def test_save_with_a_stale_version_writes_nothing(
+        uow: UnitOfWork, make_product: ProductMaker) -> None:
+    product = make_product(name="Mug")
+    with uow:
+        assert uow.products.save(evolve(product, name="First"), expected_version=1)
+        assert not uow.products.save(evolve(product, name="Second"), expected_version=1)
+        uow.commit()
+    with uow:
+        stored = uow.products.get(product.id or 0)
+    assert stored is not None and (stored.name, stored.version) == ("First", 2)
+
+
+def test_adjust_stock_moves_by_a_delta_and_never_below_zero(
+        uow: UnitOfWork, make_product: ProductMaker) -> None:
+    product = make_product(stock=4)
+    with uow:
+        assert uow.products.adjust_stock(product.id or 0, 6) == (4, 10)
+        assert uow.products.adjust_stock(product.id or 0, -11) is None
+        assert uow.products.adjust_stock(product.id or 0, -10) == (10, 0)
+        assert uow.products.adjust_stock(999, 1) is None
+        uow.commit()
+    with uow:
+        assert uow.products.find(ProductQuery(stock_below=1)).count == 1
+        assert uow.products.find(ProductQuery(stock_below=1, in_stock=True)).count == 0
+
+
+def test_stock_audit_keeps_each_request_once_newest_first(
+        uow: UnitOfWork, make_product: ProductMaker, make_user: UserMaker) -> None:
+    product, clerk = make_product(stock=5), make_user(username="clerk", is_staff=True)
+    first = StockChange(product.id or 0, clerk.id, StockChangeKind.CREATED, 0, 5, "", NOW)
+    second = StockChange(product.id or 0, clerk.id, StockChangeKind.ADJUSTED, 5, 8,
+                         "Delivery", later(1), "form-1")
+    with uow:
+        assert uow.stock_audit.add(first)
+        assert uow.stock_audit.add(second)
+        assert not uow.stock_audit.add(evolve(second, after=11))
+        uow.commit()
+    with uow:
+        trail = uow.stock_audit.list_for_product(product.id or 0, PageRequest(1, 10))
+        assert uow.stock_audit.get_by_request_key("form-1") == second
+        assert uow.stock_audit.get_by_request_key("form-2") is None
+    assert (list(trail.items), trail.count) == ([second, first], 2)
+
+
+def test_the_duty_log_keeps_each_duty_last_run(uow: UnitOfWork) -> None:
+    with uow:
+        assert uow.duty_log.last("sweep") is None
+        uow.duty_log.record(DutyRun("sweep", NOW, 3))
+        uow.duty_log.record(DutyRun("sweep", later(1), 0))
+        uow.commit()
+    with uow:
+        assert uow.duty_log.last("sweep") == DutyRun("sweep", later(1), 0)
+
+
+def test_reports_count_and_value_orders_by_status_and_hour(
+        uow: UnitOfWork, make_product: ProductMaker, make_user: UserMaker) -> None:
+    user, product = make_user(), make_product()
+    pid = product.id or 0
+    place(uow, an_order(user.id or 0, [a_line(pid, 2, 1000), a_line(pid, 1, 500)]))
+    place(uow, an_order(user.id or 0, [a_line(pid)], created=later(61)))
+    place(uow, an_order(user.id or 0, [a_line(pid)], created=later(-60)))
+    with uow:
+        totals = uow.reports.status_totals(NOW)
+        hours = uow.reports.orders_per_hour(NOW)
+        backlog = uow.reports.payment_backlog(later(30))
+    assert totals == [StatusTotal(OrderStatus.PENDING, 2, Money(3500, "EGP"))]
+    assert hours == [HourCount(NOW, 1), HourCount(later(60), 1)]
+    assert backlog == PaymentBacklog(awaiting_payment=1, overdue=2)
+
+
+def test_users_are_listed_by_kind_and_found_by_name_or_email(
+        uow: UnitOfWork, make_user: UserMaker) -> None:
+    alice = make_user(username="alice", email="alice@shop.test")
+    bob = make_user(username="bob", email="bob@Mail.test")
+    make_user(username="clerk", is_staff=True)
+    with uow:
+        assert uow.users.find(UserQuery(search="MAIL")).items == (bob,)
+        assert uow.users.find(UserQuery()).count == 2
+        assert [u.username for u in uow.users.find(UserQuery(is_staff=True)).items] == ["clerk"]
+        assert uow.users.get_many([alice.id or 0, 999]) == {alice.id: alice}
+
+
+def test_orders_are_found_by_reference_and_placing_time(
+        uow: UnitOfWork, make_product: ProductMaker, make_user: UserMaker) -> None:
+    user, product = make_user(), make_product()
+    early = place(uow, an_order(user.id or 0, [a_line(product.id or 0)]))
+    late = place(uow, an_order(user.id or 0, [a_line(product.id or 0)], created=later(90)))
+    with uow:
+        uow.orders.attach_payment(late.id or 0, PaymentIntention("int-7", "https://pay", "777"),
+                                  later(91))
+        uow.commit()
+
+    def found(**query: object) -> list[int | None]:
+        with uow:
+            return [o.id for o in uow.orders.find(OrderQuery(**query)).items]  # type: ignore[arg-type]
+
+    assert found(reference=str(early.id)) == [early.id]
+    assert found(reference="777") == [late.id]
+    assert found(reference="int-7") == [late.id]
+    assert found(reference="9" * 40) == []
+    assert found(placed_from=later(1)) == [late.id]
+    assert found(placed_before=later(1)) == [early.id]
 
 
 def _opened(uow: UnitOfWork, order: Order, status: OrderStatus = OrderStatus.PENDING,

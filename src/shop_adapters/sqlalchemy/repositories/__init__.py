@@ -12,8 +12,16 @@ from shop_adapters.sqlalchemy.repositories.payments import (
     SqlIdempotencyKeyRepository,
     SqlPaymentEventRepository,
 )
+from shop_adapters.sqlalchemy.repositories.reports import (
+    SqlDutyLogRepository,
+    SqlReportRepository,
+)
+from shop_adapters.sqlalchemy.repositories.stock_audit import SqlStockAuditRepository
 
 __all__ = [
+    "SqlDutyLogRepository",
+    "SqlReportRepository",
+    "SqlStockAuditRepository",
     "SqlIdempotencyKeyRepository",
     "SqlOrderRepository",
     "SqlPaymentEventRepository",

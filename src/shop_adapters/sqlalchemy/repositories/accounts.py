@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -10,13 +12,19 @@ from attrs import evolve
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
-from shop_adapters.sqlalchemy.repositories.base import Repository
+from shop_adapters.sqlalchemy.repositories.base import (
+    LIKE_ESCAPE,
+    PageStatements,
+    Repository,
+    like_escaped,
+)
 from shop_adapters.sqlalchemy.tables import (
     refresh_tokens,
     users,
 )
-from shop_core.accounts import RefreshToken, User
+from shop_core.accounts import RefreshToken, User, UserQuery
 from shop_core.errors import AlreadyExists
+from shop_core.pagination import Page
 
 
 def _user(row: Row[Any]) -> User:
@@ -30,6 +38,20 @@ def _user(row: Row[Any]) -> User:
 # every call cost more CPU than SQLAlchemy's execution of it (see `PageStatements`).
 _USER_BY = {column.name: sa.select(users).where(column == sa.bindparam("value"))
             for column in (users.c.id, users.c.username, users.c.email)}
+
+
+_USERS_BY_IDS = sa.select(users).where(users.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+@functools.cache
+def _user_listing(*, searching: bool) -> PageStatements:
+    conditions: list[sa.ColumnElement[bool]] = [users.c.is_staff == sa.bindparam("is_staff")]
+    if searching:
+        pattern = sa.bindparam("search", type_=sa.String)
+        conditions.append(sa.or_(users.c.username.icontains(pattern, escape=LIKE_ESCAPE),
+                                 users.c.email.icontains(pattern, escape=LIKE_ESCAPE)))
+    return PageStatements.build(users, conditions, [users.c.date_joined.desc(),
+                                                    users.c.id.desc()])
 
 
 class SqlUserRepository(Repository):
@@ -63,6 +85,20 @@ class SqlUserRepository(Repository):
                     last_name=user.last_name, is_staff=user.is_staff,
                     password_hash=user.password_hash, phone_number=user.phone_number,
                 ))
+
+    def get_many(self, user_ids: Iterable[int]) -> dict[int, User]:
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        return {row.id: _user(row) for row in self._conn.execute(_USERS_BY_IDS, {"ids": ids})}
+
+    def find(self, query: UserQuery) -> Page[User]:
+        values: dict[str, Any] = {"is_staff": query.is_staff}
+        if query.search:
+            values["search"] = like_escaped(query.search)
+        rows, count = self._page(_user_listing(searching=bool(query.search)), values,
+                                 query.page)
+        return Page(items=[_user(row) for row in rows], count=count, request=query.page)
 
     def _one(self, column: str, value: object) -> User | None:
         row = self._conn.execute(_USER_BY[column], {"value": value}).first()

@@ -35,10 +35,10 @@ def _product(row: Sequence[Any]) -> Product:
     """A product from a row of `select(products)`, unpacked by position in the table's column
     order: a Row's attribute access costs many times more, on every product of every page."""
     (product_id, name, description, price, currency, stock, is_deleted, created_at,
-     updated_at, *_) = row
+     updated_at, version, *_) = row
     return Product(id=product_id, name=name, description=description,
                    price=Money(price, currency), stock=stock, is_deleted=is_deleted,
-                   created_at=created_at, updated_at=updated_at)
+                   created_at=created_at, updated_at=updated_at, version=version)
 
 
 _PRODUCT_ORDER: dict[ProductOrdering, tuple[sa.Column[Any], bool]] = {
@@ -53,12 +53,14 @@ _PRODUCT_ORDER: dict[ProductOrdering, tuple[sa.Column[Any], bool]] = {
 
 @functools.cache
 def _product_listing(ordering: ProductOrdering, *, include_deleted: bool, in_stock: bool,
-                     searching: bool) -> PageStatements:
+                     searching: bool, stock_below: bool) -> PageStatements:
     conditions: list[sa.ColumnElement[bool]] = []
     if not include_deleted:
         conditions.append(~products.c.is_deleted)
     if in_stock:
         conditions.append(products.c.stock > 0)
+    if stock_below:
+        conditions.append(products.c.stock < sa.bindparam("stock_below", type_=sa.Integer))
     if searching:
         conditions.append(products.c.name.icontains(sa.bindparam("search", type_=sa.String),
                                                     escape=LIKE_ESCAPE))
@@ -79,6 +81,12 @@ _TAKE_STOCK = (products.update()
                .values(stock=products.c.stock - sa.bindparam("wanted")))
 _GIVE_BACK_STOCK = (products.update().where(products.c.id == sa.bindparam("product_id"))
                     .values(stock=products.c.stock + sa.bindparam("returned")))
+# A staff adjustment: a delta applied under the row lock, guarded like a reservation.
+_ADJUST_STOCK = (products.update()
+                 .where(products.c.id == sa.bindparam("product_id"),
+                        products.c.stock + sa.bindparam("delta") >= 0)
+                 .values(stock=products.c.stock + sa.bindparam("delta"))
+                 .returning(products.c.stock))
 
 
 class SqlProductRepository(Repository):
@@ -102,21 +110,42 @@ class SqlProductRepository(Repository):
         rows = self._conn.execute(_PRODUCTS_BY_IDS, {"product_ids": ids})
         return {row.id: _product(row) for row in rows}
 
-    def save(self, product: Product) -> None:
+    def save(self, product: Product, *, expected_version: int | None = None) -> bool:
         # Never stock: a concurrent reservation must not be overwritten by an edit.
-        self._conn.execute(products.update().where(products.c.id == product.id).values(
+        statement = products.update().where(products.c.id == product.id)
+        if expected_version is not None:
+            statement = statement.where(products.c.version == expected_version)
+        result = self._conn.execute(statement.values(
             name=product.name, description=product.description,
             price=product.price.amount, currency=product.price.currency,
-            is_deleted=product.is_deleted, updated_at=product.updated_at))
+            is_deleted=product.is_deleted, updated_at=product.updated_at,
+            version=products.c.version + 1))
+        return result.rowcount == 1
 
-    def set_stock(self, product_id: int, stock: int) -> None:
+    def set_stock(self, product_id: int, stock: int) -> int:
+        # The row is locked first so that the figure replaced is the one overwritten, not
+        # one a reservation changed in between (FOR NO KEY UPDATE: see `_give_back`).
+        before = self._conn.execute(
+            sa.select(products.c.stock).where(products.c.id == product_id)
+            .with_for_update(key_share=True)).scalar_one()
         self._conn.execute(
             products.update().where(products.c.id == product_id).values(stock=stock))
+        return int(before)
+
+    def adjust_stock(self, product_id: int, delta: int) -> tuple[int, int] | None:
+        after = self._conn.execute(
+            _ADJUST_STOCK, {"product_id": product_id, "delta": delta}).scalar_one_or_none()
+        if after is None:
+            return None
+        return after - delta, after
 
     def find(self, query: ProductQuery) -> Page[Product]:
         statements = _product_listing(query.ordering, include_deleted=query.include_deleted,
-                                      in_stock=query.in_stock, searching=bool(query.search))
-        values = {"search": like_escaped(query.search)} if query.search else {}
+                                      in_stock=query.in_stock, searching=bool(query.search),
+                                      stock_below=query.stock_below is not None)
+        values: dict[str, Any] = {"stock_below": query.stock_below}
+        if query.search:
+            values["search"] = like_escaped(query.search)
         rows, count = self._page(statements, values, query.page)
         return Page(items=[_product(row) for row in rows], count=count, request=query.page)
 

@@ -65,7 +65,9 @@ def _payment_values(payment: PaymentIntention | None) -> dict[str, str | None]:
 
 
 @functools.cache
-def _order_listing(*, by_user: bool, by_status: bool, by_refund: bool) -> PageStatements:
+def _order_listing(*, by_user: bool, by_status: bool, by_refund: bool, placed_from: bool = False,
+                   placed_before: bool = False, by_reference: bool = False,
+                   by_id: bool = False) -> PageStatements:
     conditions: list[sa.ColumnElement[bool]] = []
     if by_user:
         conditions.append(orders.c.user_id == sa.bindparam("user_id"))
@@ -73,8 +75,22 @@ def _order_listing(*, by_user: bool, by_status: bool, by_refund: bool) -> PageSt
         conditions.append(orders.c.status == sa.bindparam("status"))
     if by_refund:
         conditions.append(orders.c.needs_refund == sa.bindparam("needs_refund"))
+    if placed_from:
+        conditions.append(orders.c.created_at >= sa.bindparam("placed_from"))
+    if placed_before:
+        conditions.append(orders.c.created_at < sa.bindparam("placed_before"))
+    if by_reference:
+        reference = sa.bindparam("reference", type_=sa.String)
+        named = [orders.c.provider_order_id == reference, orders.c.intention_id == reference]
+        if by_id:
+            named.append(orders.c.id == sa.bindparam("reference_id", type_=sa.Integer))
+        conditions.append(sa.or_(*named))
     return PageStatements.build(orders, conditions,
                                  [orders.c.created_at.desc(), orders.c.id.desc()])
+
+
+# Order ids are integers the database can hold; a longer string of digits names no order.
+_MAX_ID_DIGITS = 18
 
 
 # The inserts and updates below take their columns from the names of the parameters they are
@@ -199,11 +215,20 @@ class SqlOrderRepository(Repository):
         return self._first("provider_order_id", provider_order_id)
 
     def find(self, query: OrderQuery) -> Page[Order]:
+        reference = query.reference
+        by_id = reference is not None and reference.isascii() and reference.isdigit() \
+            and len(reference) <= _MAX_ID_DIGITS
         statements = _order_listing(by_user=query.user_id is not None,
                                     by_status=query.status is not None,
-                                    by_refund=query.needs_refund is not None)
+                                    by_refund=query.needs_refund is not None,
+                                    placed_from=query.placed_from is not None,
+                                    placed_before=query.placed_before is not None,
+                                    by_reference=reference is not None, by_id=by_id)
         values = {"user_id": query.user_id, "needs_refund": query.needs_refund,
-                  "status": query.status.value if query.status is not None else None}
+                  "status": query.status.value if query.status is not None else None,
+                  "placed_from": query.placed_from, "placed_before": query.placed_before,
+                  "reference": reference,
+                  "reference_id": int(reference) if by_id and reference else None}
         rows, count = self._page(statements, values, query.page)
         lines = self._lines_of([row.id for row in rows])
         return Page(items=[_order(row, lines.get(row.id, [])) for row in rows],
