@@ -12,10 +12,19 @@ from typing import Protocol
 from attrs import frozen
 
 from shop_core.accounts import RefreshToken, User
-from shop_core.catalogue import Product, ProductQuery, Shortfall, StockLine
+from shop_core.catalogue import Product, ProductQuery, Reservation, StockLine
+from shop_core.events import Event
 from shop_core.orders import Order, OrderQuery, OrderStatus
-from shop_core.pagination import Page
+from shop_core.pagination import Page, PageRequest
 from shop_core.payments import PaymentEvent, PaymentIntention
+from shop_core.subscriptions import (
+    Attempt,
+    AttemptResult,
+    Claim,
+    Delivery,
+    DeliveryQuery,
+    Subscription,
+)
 
 
 class Clock(Protocol):
@@ -96,11 +105,11 @@ class ProductRepository(Protocol):
 
     def find(self, query: ProductQuery) -> Page[Product]: ...
 
-    def reserve(self, lines: Sequence[StockLine]) -> list[Shortfall]:
+    def reserve(self, lines: Sequence[StockLine]) -> Reservation:
         """Take every line's quantity from stock, all or nothing, atomically against
         concurrent callers, in ascending product-id order. Deleted products have no stock.
-        Returns [] when everything was reserved; otherwise reserves nothing and returns a
-        shortfall for each line that could not be met."""
+        When everything was reserved, the reservation names the products it left with none;
+        otherwise nothing is reserved and it holds a shortfall for each line not met."""
         ...
 
     def release(self, lines: Sequence[StockLine]) -> None:
@@ -131,11 +140,10 @@ class OrderRepository(Protocol):
         """Record the provider's intention, whatever the order's status by now."""
         ...
 
-    def expire_overdue(self, now: datetime, limit: int,
-                       target: OrderStatus) -> dict[int, list[StockLine]]:
+    def expire_overdue(self, now: datetime, limit: int, target: OrderStatus) -> list[Order]:
         """Move up to `limit` pending orders whose deadline is at or before `now` to `target`,
-        set-based, skipping rows another transaction holds; return each moved order's id with
-        the stock its lines held."""
+        set-based, skipping rows another transaction holds; return the moved orders, as they
+        are now, with their lines, in id order."""
         ...
 
 
@@ -166,6 +174,93 @@ class IdempotencyKeyRepository(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    """Events waiting to be handed to their subscribers, written with the change."""
+
+    def add(self, events: Sequence[Event]) -> None:
+        """Write `events` in this transaction, in one statement."""
+        ...
+
+    def take(self, limit: int) -> list[Event]:
+        """Up to `limit` events not yet handed out, oldest first, held by this transaction
+        (rows another transaction holds are skipped); `handed_out` releases them."""
+        ...
+
+    def handed_out(self, event_ids: Sequence[str], now: datetime) -> None: ...
+
+
+class SubscriptionRepository(Protocol):
+    def add(self, subscription: Subscription) -> Subscription: ...
+
+    def get(self, subscription_id: int) -> Subscription | None: ...
+
+    def find(self, page: PageRequest) -> Page[Subscription]:
+        """Oldest first."""
+        ...
+
+    def active(self) -> list[Subscription]:
+        """Every subscription not disabled."""
+        ...
+
+    def delete(self, subscription_id: int) -> bool:
+        """Remove it with its deliveries; False if there was none."""
+        ...
+
+    def set_state(self, subscription_id: int, *, disabled_at: datetime | None,
+                  last_error: str | None) -> None:
+        """Record whether the target is disabled, and the last error it gave."""
+        ...
+
+
+class DeliveryRepository(Protocol):
+    def add(self, deliveries: Sequence[Delivery]) -> None:
+        """Write new deliveries in one statement."""
+        ...
+
+    def get(self, delivery_id: int) -> Delivery | None: ...
+
+    def find(self, query: DeliveryQuery) -> Page[Delivery]:
+        """One subscription's deliveries, newest first."""
+        ...
+
+    def attempts(self, delivery_ids: Sequence[int]) -> dict[int, list[Attempt]]:
+        """Every attempt of these deliveries, oldest first, in one query."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[Claim]:
+        """Lease up to `limit` deliveries due by `now` (pending, or in flight with a lapsed
+        lease) to this caller until `lease_until`, skipping rows another transaction holds.
+        Per subscriber and order, only the earliest event not yet settled is due, so each
+        receiver gets an order's events in the order they happened; deliveries to disabled
+        targets are not due."""
+        ...
+
+    def settle(self, delivery: Delivery, *, leased_until: datetime) -> bool:
+        """Write the delivery's outcome (status, attempts, next attempt, last result) if this
+        caller still holds its lease; False when the lease lapsed and another took it."""
+        ...
+
+    def add_attempt(self, attempt: Attempt) -> None: ...
+
+    def save(self, delivery: Delivery) -> None:
+        """Write the delivery's state unconditionally (a replay staff asked for)."""
+        ...
+
+
+class TargetCheck(Protocol):
+    def check(self, url: str) -> None:
+        """Raise `TargetRefused` unless the shop may send to `url` (scheme, and where the
+        name resolves to now)."""
+        ...
+
+
+class WebhookSender(Protocol):
+    def send(self, subscription: Subscription, event: Event) -> AttemptResult:
+        """POST the signed event to the subscription's target, with timeouts; never
+        raises for the target's failures, which the result describes."""
+        ...
+
+
 class UnitOfWork(abc.ABC):
     """One transaction over every repository. Leaving the `with` block without `commit()`
     rolls back. A unit of work may be entered again after it exits: each entry is a new
@@ -177,6 +272,9 @@ class UnitOfWork(abc.ABC):
     orders: OrderRepository
     payment_events: PaymentEventRepository
     idempotency_keys: IdempotencyKeyRepository
+    outbox: Outbox
+    subscriptions: SubscriptionRepository
+    deliveries: DeliveryRepository
 
     def __enter__(self) -> UnitOfWork:
         return self

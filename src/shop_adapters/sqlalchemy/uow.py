@@ -67,6 +67,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.orders = repos.SqlOrderRepository(self)
         self.payment_events = repos.SqlPaymentEventRepository(self)
         self.idempotency_keys = repos.SqlIdempotencyKeyRepository(self)
+        self.outbox = repos.SqlOutbox(self)
+        self.subscriptions = repos.SqlSubscriptionRepository(self)
+        self.deliveries = repos.SqlDeliveryRepository(self)
 
     @property
     def connection(self) -> Connection:

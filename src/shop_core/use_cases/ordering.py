@@ -22,6 +22,7 @@ from shop_core.errors import (
     NotFound,
     PaymentProviderError,
 )
+from shop_core.events import EventType
 from shop_core.orders import (
     CartLine,
     Order,
@@ -40,7 +41,7 @@ from shop_core.ports import (
     PaymentGateway,
     UnitOfWork,
 )
-from shop_core.use_cases.transitions import move
+from shop_core.use_cases.transitions import announce, move, publish_sold_out
 
 log = logging.getLogger(__name__)
 
@@ -123,11 +124,16 @@ def _reserve_and_save(uow: UnitOfWork, services: OrderingServices, command: Plac
                                   order.id, now)
             ):
                 continue  # leaving the block rolls the order back
+            announce(uow, EventType.ORDER_PLACED, order, now)
             # Reserve last, right before the commit: the product rows stay locked for as
             # short a time as possible, which is what bounds the rate of a popular product.
-            shortfalls = uow.products.reserve(stock_lines(lines))
-            if shortfalls:
-                raise OutOfStock(shortfalls)  # leaving the block rolls the order back too
+            # (So the event is written before; only a sell-out, once per product, writes
+            # more while the rows are held.)
+            reservation = uow.products.reserve(stock_lines(lines))
+            if not reservation.complete:
+                # Leaving the block rolls the order and its event back too.
+                raise OutOfStock(reservation.shortfalls)
+            publish_sold_out(uow, reservation, order, now)
             uow.commit()
             return order, True
     raise Conflict("A request with this Idempotency-Key is in progress; retry shortly.")
