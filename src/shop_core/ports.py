@@ -198,8 +198,8 @@ class SubscriptionRepository(Protocol):
         """Oldest first."""
         ...
 
-    def active(self) -> list[Subscription]:
-        """Every subscription not disabled."""
+    def every(self) -> list[Subscription]:
+        """Every subscription, disabled ones too: their deliveries wait for a replay."""
         ...
 
     def delete(self, subscription_id: int) -> bool:

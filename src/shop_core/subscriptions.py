@@ -40,7 +40,8 @@ class Subscription:
         return f"webhook:{self.id}"
 
     def wants(self, event: Event) -> bool:
-        return self.disabled_at is None and event.type in self.events
+        # Disabled or not: a disabled target's deliveries wait until staff replay one.
+        return event.type in self.events
 
 
 @frozen

@@ -353,10 +353,9 @@ class FakeSubscriptionRepository(_FakeRepository):
         found = sorted(self._s.subscriptions.values(), key=lambda s: s.id or 0)
         return _page([copy.copy(s) for s in found], page.offset, page.page_size, page)
 
-    def active(self) -> list[Subscription]:
+    def every(self) -> list[Subscription]:
         return [copy.copy(s) for s in sorted(self._s.subscriptions.values(),
-                                             key=lambda s: s.id or 0)
-                if s.disabled_at is None]
+                                             key=lambda s: s.id or 0)]
 
     def delete(self, subscription_id: int) -> bool:
         if self._s.subscriptions.pop(subscription_id, None) is None:

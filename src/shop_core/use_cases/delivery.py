@@ -42,7 +42,7 @@ def hand_out(uow: UnitOfWork, clock: Clock, handlers: Sequence[Handler],
         if not events:
             return 0
         now = clock.now()
-        subscribers: list[Subscription | Handler] = [*uow.subscriptions.active(), *handlers]
+        subscribers: list[Subscription | Handler] = [*uow.subscriptions.every(), *handlers]
         deliveries = [delivery for event in events
                       for delivery in deliveries_for(event, subscribers, now)]
         if deliveries:

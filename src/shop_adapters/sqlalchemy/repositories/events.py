@@ -118,9 +118,8 @@ class SqlSubscriptionRepository(Repository):
         rows, count = self._page(_SUBSCRIPTIONS_LISTING, {}, page)
         return Page(items=[_subscription(row) for row in rows], count=count, request=page)
 
-    def active(self) -> list[Subscription]:
+    def every(self) -> list[Subscription]:
         rows = self._conn.execute(sa.select(webhook_subscriptions)
-                                  .where(webhook_subscriptions.c.disabled_at.is_(None))
                                   .order_by(webhook_subscriptions.c.id))
         return [_subscription(row) for row in rows]
 
