@@ -333,11 +333,6 @@ class FakeOutbox(_FakeRepository):
         self._s.outbox = [(event, now if event.id in ids and at is None else at)
                           for event, at in self._s.outbox]
 
-    @property
-    def events(self) -> list[Event]:
-        """Every event written so far, oldest first (for tests)."""
-        return [event for event, _ in self._uow.store.outbox]
-
 
 class FakeSubscriptionRepository(_FakeRepository):
 

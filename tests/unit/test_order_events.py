@@ -16,7 +16,7 @@ T = EventType
 
 
 def events(shop: Shop) -> list[Event]:
-    return shop.uow.outbox.events
+    return [event for event, _ in shop.uow.store.outbox]
 
 
 def kinds(shop: Shop) -> list[tuple[EventType, int | None]]:
