@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 from attrs import define, field
 from flask import current_app
 
-from shop_adapters.jobs.periodic import SWEEP_DUTY, PeriodicDuty
+from shop_adapters.jobs.periodic import DELIVERY_DUTY, SWEEP_DUTY, PeriodicDuty, together
 from shop_adapters.passwords import Argon2PasswordHasher
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_adapters.sqlalchemy.database import Database
+from shop_adapters.webhooks.sender import HttpWebhookSender
+from shop_adapters.webhooks.targets import TargetPolicy
+from shop_core.accounts import User
 from shop_core.clock import SystemClock
-from shop_core.ports import Clock, ExpiryScheduler, PasswordHasher, PaymentGateway, UnitOfWork
+from shop_core.ports import (
+    Clock,
+    ExpiryScheduler,
+    PasswordHasher,
+    PaymentGateway,
+    UnitOfWork,
+    WebhookSender,
+)
+from shop_core.subscriptions import Handler, RetryPolicy
+from shop_core.use_cases.delivery import deliver_everything
 from shop_core.use_cases.expiry import expire_overdue_orders
 from shop_core.use_cases.ordering import OrderingServices
 from shop_web.config import Settings
 from shop_web.metrics import MeteredGateway, MovementMetrics, watch_pools
-from shop_web.services import Accounts, Catalogue, Orders
+from shop_web.services import Accounts, Catalogue, Orders, Webhooks
+
+log = logging.getLogger(__name__)
 
 # The RQ job that expires one order (`shop_web.jobs`), named once for the queue adapter.
 EXPIRE_ORDER_JOB = "shop_web.jobs.expire_order"
@@ -43,9 +59,16 @@ class Shop:
     scheduler: ExpiryScheduler
     paymob: PaymobSettings
     redis: Any = None
+    targets: TargetPolicy = field(default=TargetPolicy(production=True))
+    webhook_sender: WebhookSender | None = None
+    retry_policy: RetryPolicy = RetryPolicy()
+    # In-process subscribers besides the shop's own e-mail (a test's, an embedding service's).
+    extra_handlers: tuple[Handler, ...] = ()
     accounts: Accounts = field(init=False)
     catalogue: Catalogue = field(init=False)
     orders: Orders = field(init=False)
+    webhooks: Webhooks = field(init=False)
+    handlers: tuple[Handler, ...] = field(init=False)
     duties: tuple[PeriodicDuty, ...] = field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -55,10 +78,19 @@ class Shop:
         self.orders = Orders(self.uow, OrderingServices(
             gateway=self.gateway, scheduler=self.scheduler, clock=self.clock,
             payment_timeout=self.settings.order_payment_timeout))
+        self.webhooks = Webhooks(self.uow, self.clock, self.targets)
+        if self.webhook_sender is None:
+            self.webhook_sender = HttpWebhookSender(self.targets)
+        self.handlers = (*_mail_handlers(self), *self.extra_handlers)
         self.duties = (PeriodicDuty(SWEEP_DUTY, self.expire_overdue_orders,
                                     self.database.exclusively,
                                     self.settings.expiry_sweep_interval,
-                                    "Expired %d overdue orders"),)
+                                    "Expired %d overdue orders"),
+                       # Shared, not exclusive: row locks share the outbox and the
+                       # deliveries out among every process doing it.
+                       PeriodicDuty(DELIVERY_DUTY, self.deliver_events, together,
+                                    self.settings.event_delivery_interval,
+                                    "Handed out or delivered %d events"))
 
     def uow(self, *, read_only: bool = False) -> UnitOfWork:
         return self.database.unit_of_work(read_only=read_only)
@@ -79,6 +111,16 @@ class Shop:
     def expire_overdue_orders(self) -> int:
         """Time out every overdue pending order now, in this process; returns how many."""
         return expire_overdue_orders(self.uow(), self.clock)
+
+    def deliver_events(self) -> int:
+        """Hand out the outbox and send the deliveries due, in this process; how many."""
+        assert self.webhook_sender is not None
+        return deliver_everything(self.uow(), self.clock, self.webhook_sender, self.handlers,
+                                  self.retry_policy)
+
+    def customer(self, user_id: int) -> User | None:
+        with self.reader() as uow:
+            return uow.users.get(user_id)
 
     @property
     def queue_name(self) -> str:
@@ -103,6 +145,24 @@ def bind(app: Any, shop: Shop) -> None:
 _EXTENSION = "shop"
 
 
+def _mail_handlers(shop: Shop) -> tuple[Handler, ...]:
+    """The customers' e-mails: through SMTP_URL; without it, into the log, except in
+    production, where they are not sent (and the start-up log says so)."""
+    from shop_adapters.mail.orders import OrderMail
+    from shop_adapters.mail.smtp import LogMailer, Mailer, SmtpMailer
+
+    settings = shop.settings
+    mailer: Mailer
+    if settings.smtp_url:
+        mailer = SmtpMailer(settings.smtp_url)
+    elif settings.is_production:
+        log.warning("SMTP_URL is not set: customers get no e-mail")
+        return ()
+    else:
+        mailer = LogMailer()
+    return (OrderMail(mailer, shop.customer, sender=settings.mail_from).handler(),)
+
+
 def paymob_settings(settings: Settings) -> PaymobSettings:
     return PaymobSettings(
         api_base=settings.paymob_api_base.rstrip("/"),
@@ -117,9 +177,10 @@ def paymob_settings(settings: Settings) -> PaymobSettings:
 
 
 def build_shop(settings: Settings, *, clock: Clock | None = None,
-               gateway: PaymentGateway | None = None) -> Shop:
+               gateway: PaymentGateway | None = None,
+               handlers: Sequence[Handler] = ()) -> Shop:
     """Wire the real adapters for `settings`. `clock` and `gateway` may be replaced by tests
-    and benchmarks; everything else is always real."""
+    and benchmarks, and `handlers` subscribe in-process; everything else is always real."""
     clock = clock or SystemClock()
     paymob = paymob_settings(settings)
     if gateway is None:
@@ -131,7 +192,10 @@ def build_shop(settings: Settings, *, clock: Clock | None = None,
     watch_pools(database)
     return Shop(settings=settings, database=database,
                 clock=clock, hasher=hasher, gateway=MeteredGateway(gateway),
-                scheduler=scheduler, paymob=paymob, redis=redis_client)
+                scheduler=scheduler, paymob=paymob, redis=redis_client,
+                targets=TargetPolicy(production=settings.is_production),
+                retry_policy=RetryPolicy(lease=settings.event_delivery_lease),
+                extra_handlers=tuple(handlers))
 
 
 def _gateway(settings: Settings, paymob: PaymobSettings, clock: Clock) -> PaymentGateway:

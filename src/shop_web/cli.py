@@ -143,6 +143,13 @@ def expire_orders() -> None:
     click.echo(f"Expired {_shop().expire_overdue_orders()} orders.")
 
 
+@main.command("deliver-events")
+def deliver_events() -> None:
+    """Hand out the outbox and send every delivery due now (what every background process
+    does each second), in this process."""
+    click.echo(f"Handed out or delivered {_shop().deliver_events()} events.")
+
+
 @main.command()
 def health() -> None:
     """Check what the shop's processes need: the database, Redis, and that some process

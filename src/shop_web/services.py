@@ -15,8 +15,9 @@ from shop_core.accounts import RefreshToken, User
 from shop_core.catalogue import Product
 from shop_core.orders import Order
 from shop_core.payments import CallbackOutcome, PaymentCallback
-from shop_core.ports import Clock, PasswordHasher, UnitOfWork
-from shop_core.use_cases import accounts, catalogue, ordering, payments
+from shop_core.ports import Clock, PasswordHasher, TargetCheck, UnitOfWork
+from shop_core.subscriptions import Delivery, Subscription
+from shop_core.use_cases import accounts, catalogue, ordering, payments, subscriptions
 
 
 def new_token_id() -> str:
@@ -78,3 +79,22 @@ class Orders:
 
     def apply_callback(self, callback: PaymentCallback) -> CallbackOutcome:
         return payments.apply_payment_callback(self.uow(), self.services.clock, callback)
+
+
+@frozen
+class Webhooks:
+    """Staff's changes to webhook subscriptions."""
+
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    targets: TargetCheck
+
+    def subscribe(self, command: subscriptions.Subscribe) -> Subscription:
+        return subscriptions.subscribe(self.uow(), self.clock, self.targets, command)
+
+    def unsubscribe(self, subscription_id: int) -> None:
+        subscriptions.unsubscribe(self.uow(), subscription_id)
+
+    def replay(self, subscription_id: int, delivery_id: int) -> Delivery:
+        return subscriptions.replay_delivery(self.uow(), self.clock, subscription_id,
+                                             delivery_id)
