@@ -66,7 +66,7 @@ def _delivery_state(delivery: Delivery) -> dict[str, Any]:
 _INSERT_EVENTS = outbox_events.insert()
 _INSERT_DELIVERIES = webhook_deliveries.insert().values(
     event_sequence=sa.select(outbox_events.c.sequence)
-    .where(outbox_events.c.id == sa.bindparam("event_id")).scalar_subquery())
+    .where(outbox_events.c.id == sa.bindparam("of_event")).scalar_subquery())
 _SUBSCRIPTIONS_LISTING = PageStatements.build(webhook_subscriptions, [],
                                               [webhook_subscriptions.c.id.asc()])
 _DELIVERIES_LISTING = PageStatements.build(
@@ -145,7 +145,8 @@ class SqlSubscriptionRepository(Repository):
 
 class SqlDeliveryRepository(Repository):
     def add(self, deliveries: Sequence[Delivery]) -> None:
-        rows = [{"event_id": d.event_id, "event_type": d.event_type.value,
+        rows = [{"event_id": d.event_id, "of_event": d.event_id,
+                 "event_type": d.event_type.value,
                  "subscriber": d.subscriber, "subscription_id": d.subscription_id,
                  "order_id": d.order_id, "created_at": d.created_at, **_delivery_state(d)}
                 for d in deliveries]
