@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes, policy
@@ -40,6 +41,7 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.answers: list[int] = []
+        self.delay = 0.0  # seconds each answer takes
         self._lock = threading.Lock()
         self._released = threading.Event()
         self.hanging = threading.Event()
@@ -54,6 +56,7 @@ class Receiver:
                     receiver.hanging.set()
                     receiver._released.wait(30)
                     return
+                time.sleep(receiver.delay)
                 with receiver._lock:
                     receiver.received.append(Received(dict(self.headers.items()), body, status))
                 self.send_response(status)
