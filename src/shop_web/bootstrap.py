@@ -114,9 +114,8 @@ class Shop:
 
     def deliver_events(self) -> int:
         """Hand out the outbox and send the deliveries due, in this process; how many."""
-        assert self.webhook_sender is not None
-        return deliver_everything(self.uow(), self.clock, self.webhook_sender, self.handlers,
-                                  self.retry_policy)
+        return deliver_everything(self.uow(), self.clock, self.handlers,
+                                  sender=self.webhook_sender, policy=self.retry_policy)
 
     def customer(self, user_id: int) -> User | None:
         with self.reader() as uow:

@@ -46,7 +46,7 @@ def subscribed(shop: Shop, events: frozenset[EventType] = EVERYTHING) -> int:
 
 
 def run(shop: Shop, sender: FakeWebhookSender, *handlers: Handler) -> int:
-    return deliver_everything(shop.uow, shop.clock, sender, handlers, POLICY)
+    return deliver_everything(shop.uow, shop.clock, handlers, sender=sender, policy=POLICY)
 
 
 def sent_types(sender: FakeWebhookSender) -> list[tuple[EventType, int | None]]:
@@ -175,9 +175,9 @@ def test_a_lapsed_lease_makes_the_delivery_due_again(shop: Shop,
         assert len(shop.uow.deliveries.claim_due(shop.clock.now(), 10,
                                                  shop.clock.now() + POLICY.lease)) == 1
         shop.uow.commit()
-    assert deliver_due(shop.uow, shop.clock, sender, (), POLICY) == 0
+    assert deliver_due(shop.uow, shop.clock, (), sender=sender, policy=POLICY) == 0
     shop.clock.advance(POLICY.lease)
-    assert deliver_due(shop.uow, shop.clock, sender, (), POLICY) == 1
+    assert deliver_due(shop.uow, shop.clock, (), sender=sender, policy=POLICY) == 1
     assert len(sender.sent) == 1
 
 

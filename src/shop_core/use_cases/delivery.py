@@ -30,6 +30,7 @@ from shop_core.subscriptions import (
 
 log = logging.getLogger(__name__)
 
+DEFAULT_POLICY = RetryPolicy()
 HAND_OUT_BATCH = 500
 DELIVERY_BATCH = 20
 
@@ -52,10 +53,11 @@ def hand_out(uow: UnitOfWork, clock: Clock, handlers: Sequence[Handler],
     return len(events)
 
 
-def deliver_due(uow: UnitOfWork, clock: Clock, sender: WebhookSender,
-                handlers: Sequence[Handler], policy: RetryPolicy,
+def deliver_due(uow: UnitOfWork, clock: Clock, handlers: Sequence[Handler], *,
+                sender: WebhookSender | None = None, policy: RetryPolicy = DEFAULT_POLICY,
                 limit: int = DELIVERY_BATCH) -> int:
-    """Send up to `limit` due deliveries; returns how many were tried."""
+    """Send up to `limit` due deliveries to `handlers` (in this process) and, through
+    `sender`, to webhook subscriptions; returns how many were tried."""
     now = clock.now()
     leased_until = now + policy.lease
     with uow:
@@ -68,21 +70,26 @@ def deliver_due(uow: UnitOfWork, clock: Clock, sender: WebhookSender,
     return len(claims)
 
 
-def deliver_everything(uow: UnitOfWork, clock: Clock, sender: WebhookSender,
-                       handlers: Sequence[Handler], policy: RetryPolicy) -> int:
+def deliver_everything(uow: UnitOfWork, clock: Clock, handlers: Sequence[Handler], *,
+                       sender: WebhookSender | None = None,
+                       policy: RetryPolicy = DEFAULT_POLICY) -> int:
     """Hand out the whole outbox and send every delivery due now; returns how many events
-    and deliveries it dealt with. What one pass of the delivery duty does."""
+    and deliveries it dealt with. What one pass of the delivery duty does, and what a
+    service importing the core calls to run its own `handlers`."""
     done = 0
     while (handed := hand_out(uow, clock, handlers)) > 0:
         done += handed
-    while (sent := deliver_due(uow, clock, sender, handlers, policy)) > 0:
+    while (sent := deliver_due(uow, clock, handlers, sender=sender, policy=policy)) > 0:
         done += sent
     return done
 
 
-def _attempt(claim: Claim, sender: WebhookSender, handlers: dict[str, Handler]
+def _attempt(claim: Claim, sender: WebhookSender | None, handlers: dict[str, Handler]
              ) -> AttemptResult:
     if claim.subscription is not None:
+        if sender is None:
+            return AttemptResult(delivered=False, duration_ms=0, retryable=True,
+                                 error="No webhook sender runs in this process.")
         return sender.send(claim.subscription, claim.event)
     handler = handlers.get(claim.delivery.subscriber)
     if handler is None:
