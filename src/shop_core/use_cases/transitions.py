@@ -31,8 +31,10 @@ from shop_core.orders import (
 from shop_core.ports import UnitOfWork
 
 
-def move(uow: UnitOfWork, order: Order, event: OrderEvent, now: datetime) -> Transition | None:
-    """Move `order` (as read in `uow`'s transaction) by `event`, and settle its stock.
+def move(uow: UnitOfWork, order: Order, event: OrderEvent, now: datetime,
+         **details: Any) -> Transition | None:
+    """Move `order` (as read in `uow`'s transaction) by `event`, settle its stock, and
+    write the event the move announces (with `details`, JSON-ready, beside the order).
 
     Returns the transition made, or None when another writer changed the order's status
     since it was read: nothing is kept then, so the caller leaves the transaction without
@@ -50,7 +52,7 @@ def move(uow: UnitOfWork, order: Order, event: OrderEvent, now: datetime) -> Tra
     if transition.stock is StockEffect.RELEASE:
         _take_effect(uow, transition, order.stock_lines)
     announced = ANNOUNCED.get(event)
-    events = [order_event(announced, order, now)] if announced is not None else []
+    events = [order_event(announced, order, now, **details)] if announced is not None else []
     _publish(uow, [*events, *sold_out_events(sold_out, order, now)])
     return transition
 
