@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from attrs import evolve
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Row
 
 from shop_adapters.sqlalchemy.repositories.base import PageStatements, Repository
@@ -64,6 +66,27 @@ def _delivery_state(delivery: Delivery) -> dict[str, Any]:
 
 
 _INSERT_EVENTS = outbox_events.insert()
+
+
+def _insert_events_from_arrays() -> sa.Insert:
+    """PostgreSQL: a batch of events (the expiry sweep's) in one statement, each column
+    passed as an array, in the batch's order; not one execution per event."""
+    given = sa.func.unnest(
+        sa.bindparam("ids", type_=postgresql.ARRAY(sa.String)),
+        sa.bindparam("types", type_=postgresql.ARRAY(sa.String)),
+        sa.bindparam("order_ids", type_=postgresql.ARRAY(sa.Integer)),
+        sa.bindparam("created", type_=postgresql.ARRAY(sa.DateTime(timezone=True))),
+        sa.bindparam("data", type_=postgresql.ARRAY(sa.Text)),
+    ).table_valued("id", "type", "order_id", "created_at", "data",
+                   with_ordinality="position").render_derived(name="given")
+    return outbox_events.insert().from_select(
+        ["id", "type", "order_id", "created_at", "data"],
+        sa.select(given.c.id, given.c.type, given.c.order_id, given.c.created_at,
+                  sa.cast(given.c.data, postgresql.JSON))
+        .order_by(given.c.position))  # sequence numbers in the batch's order
+
+
+_INSERT_EVENTS_FROM_ARRAYS = _insert_events_from_arrays()
 _INSERT_DELIVERIES = webhook_deliveries.insert().values(
     event_sequence=sa.select(outbox_events.c.sequence)
     .where(outbox_events.c.id == sa.bindparam("of_event")).scalar_subquery())
@@ -77,11 +100,19 @@ _UNSETTLED = (DeliveryStatus.PENDING.value, DeliveryStatus.IN_FLIGHT.value)
 
 class SqlOutbox(Repository):
     def add(self, events: Sequence[Event]) -> None:
+        if len(events) > 1 and self._dialect.is_postgresql:
+            self._conn.execute(_INSERT_EVENTS_FROM_ARRAYS, {
+                "ids": [event.id for event in events],
+                "types": [event.type.value for event in events],
+                "order_ids": [event.order_id for event in events],
+                "created": [event.created_at for event in events],
+                "data": [json.dumps(dict(event.data)) for event in events]})
+            return
         rows = [{"id": event.id, "type": event.type.value, "order_id": event.order_id,
                  "created_at": event.created_at, "data": dict(event.data),
                  "handed_out_at": None} for event in events]
         if rows:
-            # A list of one is a plain INSERT; more is an executemany (the expiry batch).
+            # One is a plain INSERT; more, on SQLite (in-process), an executemany.
             self._conn.execute(_INSERT_EVENTS, rows if len(rows) > 1 else rows[0])
 
     def take(self, limit: int) -> list[Event]:
