@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -176,3 +180,33 @@ def test_the_paid_email_reaches_the_customer_with_the_lines_and_total(
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def test_an_endless_answer_is_read_only_up_to_a_small_limit() -> None:
+    class Endless(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", str(10**9))
+            self.end_headers()
+            with contextlib.suppress(OSError):  # the shop hangs up
+                for _ in range(1000):
+                    self.wfile.write(b"x" * 1_000_000)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Endless)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        subscription = Subscription(
+            id=1, url=f"http://127.0.0.1:{server.server_address[1]}/", secret="s",
+            events=frozenset(EventType), description="", created_at=_now())
+        event = Event(type=EventType.ORDER_PAID, created_at=_now(), order_id=1, data={})
+        started = time.monotonic()
+        result = HttpWebhookSender(TargetPolicy(production=False)).send(subscription, event)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (result.delivered, result.status_code) == (True, 200)
+    assert time.monotonic() - started < 2
