@@ -135,3 +135,16 @@ def test_event_snapshots_are_the_api_representations(client: Api) -> None:
     assert order is not None and product is not None
     assert order_snapshot(order) == staff_view
     assert product_snapshot(product) == ProductSchema().dump(product)
+
+
+def test_a_paid_callback_writes_its_event_in_one_statement(client: Api) -> None:
+    from .test_webhook import _callback, _deliver
+
+    headers = client.auth("amira")
+    lamp = client.product("Lamp", "10.00", stock=5)
+    placed = client.http.post("/api/v1/orders/", headers=headers,
+                              json={"cart_items": [{"product_id": lamp, "quantity": 1}]})
+    body = _callback(client, placed.json["id"])
+    with statements(client) as seen:
+        assert _deliver(client, body).status_code == 200
+    assert len([s for s in seen if "outbox_events" in s]) == 1, seen
