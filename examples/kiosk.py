@@ -11,6 +11,7 @@ Run it: .venv/bin/python examples/kiosk.py
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from datetime import datetime
 
 from shop_core.accounts import User
@@ -31,8 +32,8 @@ class CashDrawerGateway:
     def __init__(self) -> None:
         self._slips = itertools.count(1)
 
-    def create_intention(self, order: Order, customer: User,
-                         expires_at: datetime) -> PaymentIntention:
+    def create_intention(self, order: Order, customer: User, expires_at: datetime,
+                         methods: Sequence[str] = ()) -> PaymentIntention:
         slip = next(self._slips)
         return PaymentIntention(intention_id=f"slip-{slip}", checkout_url=f"drawer://slip/{slip}")
 

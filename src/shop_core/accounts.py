@@ -14,10 +14,15 @@ NAME_MAX_LENGTH = 150
 EMAIL_MAX_LENGTH = 254
 PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 128
+# E.164: a plus, a country code that never starts with 0, at most 15 digits in all.
+PHONE_MAX_LENGTH = 16
 
 _USERNAME = re.compile(r"^[\w.@+-]+$")
 # Deliberately modest: one @, a dotted domain, no spaces. Delivery is the real test.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$", re.ASCII)
+# What people type between the digits of a phone number, and the shop drops.
+_PHONE_SEPARATORS = re.compile(r"[\s().-]")
 
 
 @define
@@ -32,6 +37,8 @@ class User:
     is_staff: bool
     password_hash: str
     date_joined: datetime
+    # E.164 (+201001234567); None until the customer gives one. Wallet payments need it.
+    phone_number: str | None = None
 
 
 @frozen
@@ -82,6 +89,19 @@ def password_errors(password: str, username: str) -> list[Violation]:
     if username and password.casefold() == username.casefold():
         errors.append(Violation(Rule.PASSWORD_LIKE_USERNAME))
     return errors
+
+
+def normalize_phone(phone: str) -> str | None:
+    """`phone` without the spaces, dashes, dots and brackets people write in it; None when
+    nothing is left (the customer removed their number)."""
+    return _PHONE_SEPARATORS.sub("", phone) or None
+
+
+def phone_errors(phone: str | None) -> list[Violation]:
+    """Why a normalized phone number is not E.164; empty when it is (or when there is none)."""
+    if phone is None or _E164.match(phone):
+        return []
+    return [Violation(Rule.PHONE_FORMAT)]
 
 
 def normalize_email(email: str) -> str:

@@ -17,12 +17,17 @@ class Rule(enum.Enum):
     TOO_LONG = "too_long"  # limit: the most characters allowed
     USERNAME_CHARACTERS = "username_characters"
     EMAIL_FORMAT = "email_format"
+    PHONE_FORMAT = "phone_format"
+    PHONE_REQUIRED = "phone_required"  # limit: the payment method that needs it
+    UNKNOWN_PAYMENT_METHOD = "unknown_payment_method"  # limit: the methods taken, a tuple
+    PAYMENT_METHOD_REQUIRED = "payment_method_required"  # limit: the methods taken, a tuple
     PASSWORD_TOO_SHORT = "password_too_short"  # limit: the fewest characters allowed
     PASSWORD_NUMERIC = "password_numeric"
     PASSWORD_LIKE_USERNAME = "password_like_username"
     TAKEN = "taken"  # another user has this value
     NOT_POSITIVE = "not_positive"
     PRICE_TOO_HIGH = "price_too_high"  # limit: the highest price, a Money
+    TOO_MANY_DECIMALS = "too_many_decimals"  # limit: the places the currency has
     NEGATIVE = "negative"
     ABOVE_MAXIMUM = "above_maximum"  # limit: the highest value
     NO_ITEMS = "no_items"

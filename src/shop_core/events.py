@@ -89,6 +89,7 @@ def order_snapshot(order: Order) -> dict[str, Any]:
         "payment_url": order.payment.checkout_url if order.payment is not None else None,
         "expires_at": isoformat(order.expires_at),
         "needs_refund": order.needs_refund,
+        "payment_method": order.payment_method,
         "created_at": isoformat(order.created_at),
         "updated_at": isoformat(order.updated_at),
         "user_id": order.user_id,

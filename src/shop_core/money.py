@@ -1,4 +1,8 @@
-"""Money as an integer number of minor units (piasters, cents) with its ISO currency."""
+"""Money as an integer number of minor units (piasters, cents, baisas) with its ISO currency.
+
+Each currency has its own number of decimal places (ISO 4217's minor unit): an amount is an
+integer of that currency's smallest unit, and its decimal string has exactly that many places.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,29 @@ from typing import Any
 
 from attrs import field, frozen
 
+# ISO 4217 minor units of the currencies the shop sells in; any other has two places.
+MINOR_UNITS: dict[str, int] = {"EGP": 2, "SAR": 2, "AED": 2, "PKR": 2, "OMR": 3}
+DEFAULT_PLACES = 2
+# The most decimal places any known currency has: what a decimal string may carry at most.
+MAX_PLACES = max(MINOR_UNITS.values())
+
 # ASCII only: \d would otherwise accept any script's digits ("١٩٩") and full-width ones.
-_DECIMAL = re.compile(r"^(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<frac>\d{1,2}))?$", re.ASCII)
+_DECIMAL = re.compile(r"^(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<frac>\d+))?$", re.ASCII)
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def places(currency: str) -> int:
+    """How many decimal places `currency` is written with (3 for OMR, 2 for EGP)."""
+    return MINOR_UNITS.get(currency, DEFAULT_PLACES)
+
+
+class TooManyDecimals(ValueError):
+    """A decimal string is finer than its currency's smallest unit (``"1.005"`` in EGP)."""
+
+    def __init__(self, text: str, currency: str) -> None:
+        self.places = places(currency)
+        super().__init__(f"{text!r} has more than {self.places} decimal places, "
+                         f"the most {currency} has")
 
 
 def _integer_amount(_: Any, __: Any, value: Any) -> None:
@@ -35,13 +59,19 @@ class Money:
 
     @classmethod
     def parse(cls, text: str, currency: str) -> Money:
-        """Read a decimal string such as ``"199.99"`` (at most two places); never a float."""
+        """Read a decimal string such as ``"199.99"`` (``"12.500"`` in OMR), with at most as
+        many places as `currency` has; never a float. Raises `TooManyDecimals` (a
+        `ValueError`) for a finer amount, `ValueError` for anything else but a decimal."""
         if not isinstance(text, str):
             raise TypeError("Money is parsed from a decimal string only")
+        _iso_currency(None, None, currency)
         match = _DECIMAL.match(text.strip())
         if match is None:
-            raise ValueError(f"{text!r} is not a decimal amount with at most two places")
-        minor = int(match["whole"]) * 100 + int((match["frac"] or "0").ljust(2, "0"))
+            raise ValueError(f"{text!r} is not a decimal amount")
+        frac, digits = match["frac"], places(currency)
+        if frac is not None and len(frac) > digits:
+            raise TooManyDecimals(text, currency)
+        minor = int(match["whole"]) * 10**digits + int((frac or "0").ljust(digits, "0"))
         return cls(-minor if match["sign"] else minor, currency)
 
     @classmethod
@@ -49,10 +79,12 @@ class Money:
         return cls(0, currency)
 
     def format(self) -> str:
-        """The two-place decimal string used on the wire: 19999 -> ``"199.99"``."""
+        """The decimal string used on the wire, with the currency's places: 19999 EGP ->
+        ``"199.99"``, 12500 OMR -> ``"12.500"``."""
+        digits = places(self.currency)
         sign = "-" if self.amount < 0 else ""
-        whole, frac = divmod(abs(self.amount), 100)
-        return f"{sign}{whole}.{frac:02d}"
+        whole, frac = divmod(abs(self.amount), 10**digits)
+        return f"{sign}{whole}.{frac:0{digits}d}"
 
     def __str__(self) -> str:
         return f"{self.format()} {self.currency}"

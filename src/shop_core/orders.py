@@ -112,6 +112,8 @@ class Order:
     updated_at: datetime
     payment: PaymentIntention | None = None
     needs_refund: bool = False
+    # The method the customer chose to pay by; None: any of the default-window methods.
+    payment_method: str | None = None
 
     @property
     def total(self) -> Money:
@@ -180,12 +182,12 @@ def stock_lines(lines: Iterable[OrderLine]) -> list[StockLine]:
 
 
 def new_order(user_id: int, lines: Sequence[OrderLine], now: datetime,
-              expires_at: datetime) -> Order:
+              expires_at: datetime, payment_method: str | None = None) -> Order:
     """A `pending` order holding its lines' stock until `expires_at`."""
     return Order(
         id=None, user_id=user_id, status=OrderStatus.PENDING, lines=tuple(lines),
         currency=lines[0].unit_price.currency, expires_at=expires_at,
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, payment_method=payment_method,
     )
 
 

@@ -42,10 +42,12 @@ class PasswordHasher(Protocol):
 
 
 class PaymentGateway(Protocol):
-    def create_intention(self, order: Order, customer: User,
-                         expires_at: datetime) -> PaymentIntention:
-        """Create the provider's payment intention for `order`, valid until `expires_at`.
-        Raises `PaymentProviderError` on any failure; never retried blindly."""
+    def create_intention(self, order: Order, customer: User, expires_at: datetime,
+                         methods: Sequence[str] = ()) -> PaymentIntention:
+        """Create the provider's payment intention for `order`, valid until `expires_at`,
+        payable by `methods` (names of `shop_core.payment_methods`; empty: every method the
+        provider is set up for). Raises `PaymentProviderError` on any failure; never
+        retried blindly."""
         ...
 
 
@@ -71,7 +73,7 @@ class UserRepository(Protocol):
         ...
 
     def update(self, user: User) -> None:
-        """Write the profile fields (email, names, staff flag, password hash)."""
+        """Write the profile fields (email, names, phone, staff flag, password hash)."""
         ...
 
 

@@ -71,11 +71,13 @@ class FakePaymentGateway:
 
     def __init__(self) -> None:
         self.intentions: dict[int, PaymentIntention] = {}
+        # What each order's intention was opened with: its methods and its deadline.
+        self.offers: dict[int, tuple[tuple[str, ...], datetime]] = {}
         self.fail_next = False
         self._ids = itertools.count(1)
 
-    def create_intention(self, order: Order, customer: User,
-                         expires_at: datetime) -> PaymentIntention:
+    def create_intention(self, order: Order, customer: User, expires_at: datetime,
+                         methods: Sequence[str] = ()) -> PaymentIntention:
         if self.fail_next:
             self.fail_next = False
             raise PaymentProviderError("The payment provider is unavailable.")
@@ -87,6 +89,7 @@ class FakePaymentGateway:
             provider_order_id=str(1000 + number),
         )
         self.intentions[order.id] = intention
+        self.offers[order.id] = (tuple(methods), expires_at)
         return intention
 
 

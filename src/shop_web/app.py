@@ -120,8 +120,9 @@ def _flask_config(settings: Settings) -> dict[str, object]:
         "API_SPEC_OPTIONS": {
             "info": {"description": (
                 "An online shop that takes payments through Paymob Accept. Money is a "
-                'decimal string with two places ("199.99"); times are ISO 8601 with an '
-                "explicit UTC offset; lists are paginated with `page` and `page_size`.")},
+                "decimal string with its currency's places (\"199.99\"; \"12.500\" in OMR); "
+                "times are ISO 8601 with an explicit UTC offset; lists are paginated with "
+                "`page` and `page_size`.")},
             "servers": [{"url": settings.public_base_url.rstrip("/")}],
         },
     }

@@ -77,7 +77,8 @@ class Shop:
         self.catalogue = Catalogue(self.uow, self.clock)
         self.orders = Orders(self.uow, OrderingServices(
             gateway=self.gateway, scheduler=self.scheduler, clock=self.clock,
-            payment_timeout=self.settings.order_payment_timeout))
+            payment_timeout=self.settings.order_payment_timeout,
+            methods=self.settings.payment_methods))
         self.webhooks = Webhooks(self.uow, self.clock, self.targets)
         if self.webhook_sender is None:
             self.webhook_sender = HttpWebhookSender(self.targets)
@@ -164,11 +165,12 @@ def _mail_handlers(shop: Shop) -> tuple[Handler, ...]:
 
 def paymob_settings(settings: Settings) -> PaymobSettings:
     return PaymobSettings(
-        api_base=settings.paymob_api_base.rstrip("/"),
+        api_base=settings.paymob_base_url,
         secret_key=settings.paymob_secret_key,
         public_key=settings.paymob_public_key,
         hmac_secret=settings.paymob_hmac_secret,
         integration_ids=settings.paymob_integration_ids,
+        integrations=settings.paymob_integrations,
         currency=settings.paymob_currency,
         reference_prefix=settings.paymob_reference_prefix,
         public_base_url=settings.public_base_url.rstrip("/"),

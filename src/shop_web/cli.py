@@ -150,6 +150,39 @@ def deliver_events() -> None:
     click.echo(f"Handed out or delivered {_shop().deliver_events()} events.")
 
 
+@main.group()
+def paymob() -> None:
+    """Paymob set-up commands."""
+
+
+@paymob.command("check")
+def paymob_check() -> None:
+    """Print what the shop sends to Paymob and to whom (never a secret); in live mode, verify
+    the keys against Paymob without creating anything. Exits 1 if verification fails."""
+    from shop_adapters.paymob.check import describe, verify
+    from shop_web.bootstrap import paymob_settings
+    from shop_web.config import format_duration
+
+    settings = _settings()
+    paymob = paymob_settings(settings)
+    live = settings.paymob_mode == "live"
+    report = describe(paymob, settings.paymob_account, live=live,
+                      base_from_keys=not settings.paymob_api_base,
+                      default_window=settings.order_payment_timeout,
+                      window_text=format_duration)
+    if live:
+        verify(report, paymob, settings.paymob_api_key, settings.paymob_account)
+    else:
+        report.lines.append("Verification: none in sandbox mode (PAYMOB_MODE=live checks "
+                            "the keys against Paymob).")
+    click.echo("\n".join(report.lines))
+    if report.problems:
+        click.echo(f"Paymob check FAILED: {len(report.problems)} problem(s).", err=True)
+        sys.exit(1)
+    if live:
+        click.echo("Paymob check passed.")
+
+
 @main.command()
 def health() -> None:
     """Check what the shop's processes need: the database, Redis, and that some process

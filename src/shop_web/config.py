@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -10,9 +11,19 @@ from typing import Any
 
 from attrs import evolve, field, frozen
 
+from shop_adapters.paymob.regions import Account, KeyMode, MismatchedKeys, account_of, key_prefix
+from shop_adapters.paymob.settings import Integration
+from shop_core.payment_methods import PaymentMethod, PaymentMethods
+
 ENVIRONMENTS = ("development", "test", "production")
 LOG_FORMATS = ("text", "json")
 DEVELOPMENT_JWT_SECRET = "development-only-secret-change-me-0123456789abcdef"
+# A payment window's bounds. Paymob's docs state no upper limit for an intention's
+# `expiration`; a week covers kiosk bills and instalment approvals without holding stock
+# for longer than anyone waits on a payment.
+MIN_PAYMENT_WINDOW = timedelta(minutes=1)
+MAX_PAYMENT_WINDOW = timedelta(days=7)
+SANDBOX_INTEGRATION = Integration(1)
 
 
 class ConfigurationError(Exception):
@@ -37,11 +48,16 @@ class Settings:
     public_base_url: str = "http://127.0.0.1:8000"
     port: int = 8000
     paymob_mode: str = "sandbox"
-    paymob_api_base: str = "https://accept.paymob.com"
+    # Empty: the host of the market the keys belong to (`paymob_base_url`).
+    paymob_api_base: str = ""
     paymob_secret_key: str = field(default="", repr=_secret_repr)
     paymob_public_key: str = ""
     paymob_hmac_secret: str = field(default="", repr=_secret_repr)
+    paymob_api_key: str = field(default="", repr=_secret_repr)
     paymob_integration_ids: tuple[int, ...] = ()
+    # Each integration's payment method and window (PAYMOB_INTEGRATIONS; the ids of
+    # PAYMOB_INTEGRATION_IDS are card integrations with the default window).
+    paymob_integrations: tuple[Integration, ...] = ()
     paymob_currency: str = "EGP"
     paymob_reference_prefix: str = "shop"
     order_payment_timeout: timedelta = timedelta(seconds=600)
@@ -60,6 +76,34 @@ class Settings:
     @property
     def is_production(self) -> bool:
         return self.shop_env == "production"
+
+    @property
+    def paymob_account(self) -> Account:
+        """The Paymob account the keys belong to (validated: the two keys agree)."""
+        return account_of(self.paymob_secret_key, self.paymob_public_key)
+
+    @property
+    def paymob_base_url(self) -> str:
+        """Where the shop talks to Paymob: `PAYMOB_API_BASE`, else the keys' market's host."""
+        return (self.paymob_api_base or self.paymob_account.region.api_base).rstrip("/")
+
+    @property
+    def payment_methods(self) -> PaymentMethods:
+        """The methods the shop takes, each with its window (validated: one per method)."""
+        return PaymentMethods(tuple(PaymentMethod(name, window) for name, window in
+                                    self._windows(self.paymob_integrations).items()),
+                              self.order_payment_timeout)
+
+    def _windows(self, integrations: tuple[Integration, ...]) -> dict[str, timedelta]:
+        """Each method's payment window: its integrations' own, else the default one."""
+        windows: dict[str, timedelta] = {}
+        for integration in integrations:
+            window = integration.window or self.order_payment_timeout
+            if windows.setdefault(integration.method, window) != window:
+                raise ConfigurationError(
+                    f"PAYMOB_INTEGRATIONS gives {integration.method} two payment windows; "
+                    f"a method has one.")
+        return windows
 
     @property
     def effective_database_url(self) -> str:
@@ -86,11 +130,12 @@ class Settings:
             "public_base_url": env.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
             "port": port,
             "paymob_mode": env.get("PAYMOB_MODE", "live" if has_keys else "sandbox"),
-            "paymob_api_base": env.get("PAYMOB_API_BASE", "https://accept.paymob.com"),
+            "paymob_api_base": env.get("PAYMOB_API_BASE", ""),
             "paymob_secret_key": env.get("PAYMOB_SECRET_KEY", ""),
             "paymob_public_key": env.get("PAYMOB_PUBLIC_KEY", ""),
             "paymob_hmac_secret": env.get("PAYMOB_HMAC_SECRET", ""),
-            "paymob_integration_ids": _ids(env.get("PAYMOB_INTEGRATION_IDS", "")),
+            "paymob_api_key": env.get("PAYMOB_API_KEY", ""),
+            "paymob_integrations": _integrations(env),
             "paymob_currency": env.get("PAYMOB_CURRENCY", "EGP"),
             "paymob_reference_prefix": env.get("PAYMOB_REFERENCE_PREFIX", "shop"),
             "order_payment_timeout": timedelta(
@@ -134,32 +179,60 @@ class Settings:
             raise ConfigurationError("Production never hashes passwords with the cheap profile.")
         if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
             raise ConfigurationError("SMTP_URL must start with smtp:// or smtps://.")
+        try:
+            account = self.paymob_account
+        except MismatchedKeys as mismatch:
+            raise ConfigurationError(str(mismatch)) from None
         if self.is_production:
-            self._check_production()
-        if self.paymob_mode == "live":
+            self._check_production(account)
+        settings = self._with_integrations()
+        if settings.paymob_mode == "live":
             missing = [name for name, value in (
-                ("PAYMOB_SECRET_KEY", self.paymob_secret_key),
-                ("PAYMOB_PUBLIC_KEY", self.paymob_public_key),
-                ("PAYMOB_HMAC_SECRET", self.paymob_hmac_secret),
-                ("PAYMOB_INTEGRATION_IDS", self.paymob_integration_ids),
+                ("PAYMOB_SECRET_KEY", settings.paymob_secret_key),
+                ("PAYMOB_PUBLIC_KEY", settings.paymob_public_key),
+                ("PAYMOB_HMAC_SECRET", settings.paymob_hmac_secret),
+                ("PAYMOB_INTEGRATIONS (or PAYMOB_INTEGRATION_IDS)",
+                 settings.paymob_integrations),
             ) if not value]
             if missing:
                 raise ConfigurationError(f"Live payments need {', '.join(missing)}.")
-            return self
+            return settings
         # The sandbox signs its own callbacks; a fixed development secret is harmless there.
+        integrations = settings.paymob_integrations or (SANDBOX_INTEGRATION,)
         return evolve(
-            self,
-            paymob_public_key=self.paymob_public_key or "sandbox_public_key",
-            paymob_hmac_secret=self.paymob_hmac_secret or "sandbox-hmac-secret",
-            paymob_integration_ids=self.paymob_integration_ids or (1,),
+            settings,
+            paymob_public_key=settings.paymob_public_key or "sandbox_public_key",
+            paymob_hmac_secret=settings.paymob_hmac_secret or "sandbox-hmac-secret",
+            paymob_integrations=integrations,
+            paymob_integration_ids=tuple(integration.id for integration in integrations),
         )
 
-    def _check_production(self) -> None:
+    def _with_integrations(self) -> Settings:
+        """Integrations from either variable, their ids alongside; each method one window."""
+        integrations = self.paymob_integrations or tuple(
+            Integration(integration_id) for integration_id in self.paymob_integration_ids)
+        for integration in integrations:
+            # Bounds on the windows given here; the default one is ORDER_PAYMENT_TIMEOUT's.
+            window = integration.window
+            if window is not None and not MIN_PAYMENT_WINDOW <= window <= MAX_PAYMENT_WINDOW:
+                raise ConfigurationError(f"The payment window of {integration.method} must "
+                                         f"be between 1 minute and 7 days.")
+        self._windows(integrations)
+        return evolve(self, paymob_integrations=integrations,
+                      paymob_integration_ids=tuple(i.id for i in integrations))
+
+    def _check_production(self, account: Account) -> None:
         if self.jwt_secret_key in ("", DEVELOPMENT_JWT_SECRET) or len(self.jwt_secret_key) < 32:
             raise ConfigurationError(
                 "Production needs JWT_SECRET_KEY: a random secret of at least 32 characters.")
         if self.paymob_mode == "sandbox":
             raise ConfigurationError("Production never runs with sandbox payments.")
+        if account.mode is KeyMode.TEST:
+            # A test key takes no real money: every order would be "paid" for nothing.
+            raise ConfigurationError(
+                f"Production refuses Paymob test keys (PAYMOB_SECRET_KEY starts "
+                f"{key_prefix(self.paymob_secret_key)}): use the keys of the dashboard's "
+                f"live mode.")
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -181,3 +254,55 @@ def _ids(raw: str) -> tuple[int, ...]:
     except ValueError:
         raise ConfigurationError(
             "PAYMOB_INTEGRATION_IDS must be comma-separated integers.") from None
+
+
+_DURATION = re.compile(r"^(?P<count>[1-9][0-9]{0,6})(?P<unit>[smhd])$", re.ASCII)
+_UNITS = {"s": timedelta(seconds=1), "m": timedelta(minutes=1), "h": timedelta(hours=1),
+          "d": timedelta(days=1)}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`10m`, `48h`, `2d`, `90s` as a timedelta; `ValueError` for anything else."""
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise ValueError(f"{text!r} is not a duration such as 10m, 48h or 2d")
+    return int(match["count"]) * _UNITS[match["unit"]]
+
+
+def format_duration(window: timedelta) -> str:
+    """The shortest of `parse_duration`'s spellings for `window`: 10m, 48h, 2d."""
+    seconds = int(window.total_seconds())
+    for unit in ("d", "h", "m"):
+        size = int(_UNITS[unit].total_seconds())
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+_METHOD = re.compile(r"^[a-z][a-z0-9_]{0,31}$", re.ASCII)
+_INTEGRATIONS_FORMAT = ("PAYMOB_INTEGRATIONS is a comma-separated list of "
+                        "id:method[:window], such as 4900001:card:10m,4900003:kiosk:48h")
+
+
+def _integrations(env: Mapping[str, str]) -> tuple[Integration, ...]:
+    """PAYMOB_INTEGRATIONS, or the ids of PAYMOB_INTEGRATION_IDS as card integrations."""
+    raw, ids = env.get("PAYMOB_INTEGRATIONS", ""), env.get("PAYMOB_INTEGRATION_IDS", "")
+    if raw.strip() and ids.strip():
+        raise ConfigurationError("Set PAYMOB_INTEGRATIONS or PAYMOB_INTEGRATION_IDS, not both.")
+    if not raw.strip():
+        return tuple(Integration(integration_id) for integration_id in _ids(ids))
+    integrations = []
+    for entry in (part.strip() for part in raw.split(",") if part.strip()):
+        integration_id, _, rest = entry.partition(":")
+        method, _, window = rest.partition(":")
+        if not (integration_id.isascii() and integration_id.isdigit()
+                and int(integration_id) > 0 and _METHOD.match(method)):
+            raise ConfigurationError(f"{_INTEGRATIONS_FORMAT}, not {entry!r}.")
+        try:
+            duration = parse_duration(window) if window else None
+        except ValueError as error:
+            raise ConfigurationError(f"{_INTEGRATIONS_FORMAT}: {error}.") from None
+        integrations.append(Integration(int(integration_id), method, duration))
+    if len({integration.id for integration in integrations}) != len(integrations):
+        raise ConfigurationError("PAYMOB_INTEGRATIONS names an integration id twice.")
+    return tuple(integrations)

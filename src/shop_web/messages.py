@@ -15,6 +15,12 @@ MESSAGES: dict[Rule, str] = {
     Rule.TOO_LONG: "Ensure this field has no more than {limit} characters.",
     Rule.USERNAME_CHARACTERS: "Enter a valid username: letters, digits and @/./+/-/_ only.",
     Rule.EMAIL_FORMAT: "Enter a valid email address.",
+    Rule.PHONE_FORMAT:
+        "Enter the phone number in international format, such as +201001234567.",
+    Rule.PHONE_REQUIRED:
+        "Paying by {limit} needs your phone number: add it to your profile first.",
+    Rule.UNKNOWN_PAYMENT_METHOD: "Choose one of the payment methods the shop takes: {limit}.",
+    Rule.PAYMENT_METHOD_REQUIRED: "Choose a payment method: {limit}.",
     Rule.PASSWORD_TOO_SHORT:
         "This password is too short. It must contain at least {limit} characters.",
     Rule.PASSWORD_NUMERIC: "This password is entirely numeric.",
@@ -22,6 +28,7 @@ MESSAGES: dict[Rule, str] = {
     Rule.TAKEN: "A user with that {field} already exists.",
     Rule.NOT_POSITIVE: "Ensure this value is greater than 0.",
     Rule.PRICE_TOO_HIGH: "Ensure this value is at most {limit}.",
+    Rule.TOO_MANY_DECIMALS: "Ensure that there are no more than {limit} decimal places.",
     Rule.NEGATIVE: "Ensure this value is greater than or equal to 0.",
     Rule.ABOVE_MAXIMUM: "Ensure this value is less than or equal to {limit}.",
     Rule.NO_ITEMS: "At least one item is required.",

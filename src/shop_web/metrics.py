@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import time
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -111,11 +112,11 @@ class MeteredGateway:
     def __init__(self, gateway: PaymentGateway) -> None:
         self.gateway = gateway
 
-    def create_intention(self, order: Order, customer: User,
-                         expires_at: datetime) -> PaymentIntention:
+    def create_intention(self, order: Order, customer: User, expires_at: datetime,
+                         methods: Sequence[str] = ()) -> PaymentIntention:
         started = time.perf_counter()
         try:
-            intention = self.gateway.create_intention(order, customer, expires_at)
+            intention = self.gateway.create_intention(order, customer, expires_at, methods)
         except PaymentProviderError:
             PAYMOB_ERRORS.labels("create_intention").inc()
             ORDERS.labels("failed_at_provider").inc()

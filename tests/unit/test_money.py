@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shop_core.money import Money, total
+from shop_core.money import Money, TooManyDecimals, places, total
 
 
 @pytest.mark.parametrize(
@@ -134,3 +134,41 @@ def test_two_place_decimal_survives_parse_then_format(whole: int, cents: int) ->
 def test_addition_agrees_with_integer_addition(a: int, b: int) -> None:
     assert (Money(a, "EGP") + Money(b, "EGP")).amount == a + b
     assert (Money(a, "EGP") < Money(b, "EGP")) == (a < b)
+
+
+@pytest.mark.parametrize(("currency", "text", "minor"), [
+    ("OMR", "12.500", 12500), ("OMR", "12.5", 12500), ("OMR", "0.001", 1), ("OMR", "7", 7000),
+    ("SAR", "12.50", 1250), ("AED", "0.99", 99), ("PKR", "1500", 150000),
+])
+def test_each_currency_is_read_in_its_own_smallest_unit(currency: str, text: str,
+                                                        minor: int) -> None:
+    assert Money.parse(text, currency) == Money(minor, currency)
+
+
+@pytest.mark.parametrize(("minor", "currency", "text"), [
+    (12500, "OMR", "12.500"), (1, "OMR", "0.001"), (-1250, "OMR", "-1.250"),
+    (1250, "SAR", "12.50"), (99, "AED", "0.99"),
+])
+def test_wire_amounts_keep_the_currency_s_decimals(minor: int, currency: str,
+                                                    text: str) -> None:
+    assert Money(minor, currency).format() == text
+
+
+@pytest.mark.parametrize(("currency", "text", "places"), [
+    ("EGP", "1.005", 2), ("EGP", "12.500", 2), ("SAR", "0.001", 2), ("OMR", "1.0005", 3),
+])
+def test_a_finer_amount_than_the_currency_has_is_refused(currency: str, text: str,
+                                                         places: int) -> None:
+    with pytest.raises(TooManyDecimals) as refused:
+        Money.parse(text, currency)
+    assert refused.value.places == places
+
+
+def test_minor_units_are_iso_4217_s() -> None:
+    assert {code: places(code) for code in ("EGP", "SAR", "AED", "PKR", "OMR")} == {
+        "EGP": 2, "SAR": 2, "AED": 2, "PKR": 2, "OMR": 3}
+
+
+@given(st.integers(min_value=-10**12, max_value=10**12), st.sampled_from(["EGP", "OMR"]))
+def test_format_and_parse_round_trip_in_every_currency(minor: int, currency: str) -> None:
+    assert Money.parse(Money(minor, currency).format(), currency) == Money(minor, currency)

@@ -170,12 +170,11 @@ def test_gateway_failure_fails_the_order_restores_stock_and_raises(shop: Shop) -
     assert shop.scheduler.scheduled == []
 
 
-def test_order_of_a_vanished_customer_fails_without_calling_the_gateway(shop: Shop) -> None:
+def test_a_vanished_customer_places_nothing_and_takes_no_stock(shop: Shop) -> None:
     pid = shop.add_product(stock=5)
-    with pytest.raises(PaymentProviderError):
+    with pytest.raises(NotFound):
         shop.place(999, (pid, 2))
-    [order] = shop.uow.store.orders.values()
-    assert order.status is OrderStatus.FAILED
+    assert shop.uow.store.orders == {}
     assert shop.stock(pid) == 5
     assert shop.gateway.intentions == {}
 

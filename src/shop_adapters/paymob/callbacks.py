@@ -212,7 +212,8 @@ class _Reader:
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
         self._fail(path, "This field is required." if not present
-                   else "Expected a whole number of cents, zero or more.")
+                   else "Expected a whole number of the currency's smallest unit, "
+                   "zero or more.")
         return 0
 
     def currency(self, path: str) -> str:

@@ -8,7 +8,7 @@ message and log line never carry a secret.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -27,8 +27,8 @@ log = logging.getLogger(__name__)
 
 # Paymob requires these billing fields; its docs allow "NA" where the shop has no value.
 NOT_AVAILABLE = "NA"
-_ADDRESS_FIELDS = ("phone_number", "apartment", "floor", "street", "building", "city",
-                   "state", "country", "postal_code", "shipping_method")
+_ADDRESS_FIELDS = ("apartment", "floor", "street", "building", "city", "state", "country",
+                   "postal_code", "shipping_method")
 _LOGGED_BODY_CHARS = 300
 
 
@@ -45,8 +45,10 @@ def seconds_left(now: datetime, expires_at: datetime) -> int:
 
 
 def intention_request(settings: PaymobSettings, order: Order, customer: User,
-                      expires_at: datetime, now: datetime) -> dict[str, Any]:
-    """The Create Intention body for `order`: amounts in cents, integration ids as ints."""
+                      expires_at: datetime, now: datetime,
+                      methods: Sequence[str] = ()) -> dict[str, Any]:
+    """The Create Intention body for `order`: amounts in the currency's
+    smallest unit (piasters, baisas), integration ids as ints."""
     if order.id is None:
         raise ValueError("An order must be stored before it can be paid.")
     items = [
@@ -58,12 +60,14 @@ def intention_request(settings: PaymobSettings, order: Order, customer: User,
         "first_name": customer.first_name or NOT_AVAILABLE,
         "last_name": customer.last_name or NOT_AVAILABLE,
         "email": customer.email,
+        # Wallets send the payment request to this number; cards show it on the receipt.
+        "phone_number": customer.phone_number or NOT_AVAILABLE,
         **{name: NOT_AVAILABLE for name in _ADDRESS_FIELDS},
     }
     return {
         "amount": sum(line.unit_price.amount * line.quantity for line in order.lines),
         "currency": order.currency,
-        "payment_methods": list(settings.integration_ids),
+        "payment_methods": settings.integration_ids_for(methods),
         "items": items,
         "billing_data": billing,
         "customer": {"first_name": billing["first_name"], "last_name": billing["last_name"],
@@ -86,15 +90,20 @@ class PaymobGateway:
         self._clock = clock
         self._session = session or requests.Session()
 
-    def create_intention(self, order: Order, customer: User,
-                         expires_at: datetime) -> PaymentIntention:
-        """POST the intention; `PaymentProviderError` on any failure, never retried."""
+    def create_intention(self, order: Order, customer: User, expires_at: datetime,
+                         methods: Sequence[str] = ()) -> PaymentIntention:
+        """POST the intention, offering the integrations of `methods` (empty: all of them),
+        expiring with the order's payment window; `PaymentProviderError` on any failure,
+        never retried."""
         settings = self._settings
         if order.currency != settings.currency:
             # Integration ids are tied to one currency; Paymob would refuse the intention.
             raise self._fail(order, f"Orders in {order.currency} cannot be paid through the "
                                     f"configured Paymob integration ({settings.currency}).")
-        body = intention_request(settings, order, customer, expires_at, self._clock.now())
+        if not settings.integration_ids_for(methods):
+            raise self._fail(order, f"No Paymob integration takes {', '.join(methods)}.")
+        body = intention_request(settings, order, customer, expires_at, self._clock.now(),
+                                 methods)
         url = f"{settings.api_base}/v1/intention/"
         try:
             response = self._session.post(

@@ -60,8 +60,8 @@ class SandboxGateway:
         self._settings = settings
         self._clock = clock
 
-    def create_intention(self, order: Order, customer: User,
-                         expires_at: datetime) -> PaymentIntention:
+    def create_intention(self, order: Order, customer: User, expires_at: datetime,
+                         methods: Sequence[str] = ()) -> PaymentIntention:
         """A local intention whose checkout URL is the shop's sandbox page. Never fails."""
         if order.id is None:
             raise ValueError("An order must be stored before it can be paid.")
@@ -94,7 +94,10 @@ def build_transaction_callback(order: Order, *, success: bool, transaction_id: i
     reference = merchant_reference(settings.reference_prefix, order.id)
     amount = order.total.amount
     created = _paymob_time(now)
-    integration_id = settings.integration_ids[0] if settings.integration_ids else 1
+    # Paid through an integration of the method the order was opened for, as at Paymob.
+    chosen = settings.integration_ids_for([order.payment_method] if order.payment_method
+                                          else ())
+    integration_id = chosen[0] if chosen else 1
     obj: dict[str, Any] = {
         "id": transaction_id,
         "pending": False,

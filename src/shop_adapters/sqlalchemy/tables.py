@@ -70,6 +70,7 @@ users = sa.Table(
     sa.Column("is_staff", sa.Boolean, nullable=False),
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("date_joined", UTCDateTime, nullable=False),
+    sa.Column("phone_number", sa.String(16), nullable=True),
     sa.UniqueConstraint("username"),
     sa.UniqueConstraint("email"),
 )
@@ -114,6 +115,8 @@ orders = sa.Table(
     sa.Column("checkout_url", sa.Text, nullable=True),
     sa.Column("special_reference", sa.String(255), nullable=True),
     sa.Column("provider_order_id", sa.String(64), nullable=True, index=True),
+    # The method the customer chose (card, kiosk, …); null: the default-window methods.
+    sa.Column("payment_method", sa.String(32), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.CheckConstraint(

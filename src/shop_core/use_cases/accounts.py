@@ -13,7 +13,9 @@ from shop_core.accounts import (
     email_errors,
     name_errors,
     normalize_email,
+    normalize_phone,
     password_errors,
+    phone_errors,
     username_errors,
 )
 from shop_core.errors import (
@@ -37,18 +39,21 @@ class Registration:
     first_name: str = ""
     last_name: str = ""
     is_staff: bool = False
+    phone_number: str | None = None
 
 
 def register(uow: UnitOfWork, hasher: PasswordHasher, clock: Clock,
              registration: Registration) -> User:
     """Create a user after checking every registration rule; the password is stored hashed."""
     email = normalize_email(registration.email)
+    phone = normalize_phone(registration.phone_number or "")
     errors = {
         "username": username_errors(registration.username),
         "email": email_errors(email),
         "password": password_errors(registration.password, registration.username),
         "first_name": name_errors(registration.first_name),
         "last_name": name_errors(registration.last_name),
+        "phone_number": phone_errors(phone),
     }
     with uow:
         if not errors["username"] and uow.users.get_by_username(registration.username):
@@ -64,7 +69,7 @@ def register(uow: UnitOfWork, hasher: PasswordHasher, clock: Clock,
             id=None, username=registration.username, email=email,
             first_name=registration.first_name, last_name=registration.last_name,
             is_staff=registration.is_staff, password_hash=password_hash,
-            date_joined=clock.now(),
+            date_joined=clock.now(), phone_number=phone,
         )
         try:
             user = uow.users.add(user)
@@ -113,15 +118,16 @@ def get_user(uow: UnitOfWork, user_id: int) -> User:
 
 @frozen
 class ProfileChanges:
-    """Fields to change; None leaves a field as it is."""
+    """Fields to change; None leaves a field as it is (an empty `phone_number` removes it)."""
 
     email: str | None = None
     first_name: str | None = None
     last_name: str | None = None
+    phone_number: str | None = None
 
 
 def update_profile(uow: UnitOfWork, user_id: int, changes: ProfileChanges) -> User:
-    """Change a user's email and names. Username and staff flag are not changed here."""
+    """Change a user's email, names and phone. Username and staff flag are not changed here."""
     with uow:
         user = uow.users.get(user_id)
         if user is None:
@@ -139,6 +145,9 @@ def update_profile(uow: UnitOfWork, user_id: int, changes: ProfileChanges) -> Us
             if value is not None:
                 errors[name] = name_errors(value)
                 setattr(user, name, value)
+        if changes.phone_number is not None:
+            user.phone_number = normalize_phone(changes.phone_number)
+            errors["phone_number"] = phone_errors(user.phone_number)
         _raise_if_any(errors)
         try:
             uow.users.update(user)

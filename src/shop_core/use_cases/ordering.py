@@ -34,6 +34,7 @@ from shop_core.orders import (
     stock_lines,
 )
 from shop_core.pagination import Page
+from shop_core.payment_methods import Offer, PaymentMethods
 from shop_core.ports import (
     Clock,
     ExpiryScheduler,
@@ -50,11 +51,13 @@ DEFAULT_PAYMENT_TIMEOUT = timedelta(minutes=10)
 
 @frozen
 class PlaceOrder:
-    """A customer's request to buy the cart. `idempotency_key` makes retries safe."""
+    """A customer's request to buy the cart, paying by `payment_method` (None: any of the
+    default-window methods). `idempotency_key` makes retries safe."""
 
     user_id: int
     cart: tuple[CartLine, ...]
     idempotency_key: str | None = None
+    payment_method: str | None = None
 
 
 @frozen
@@ -65,31 +68,40 @@ class OrderingServices:
     scheduler: ExpiryScheduler
     clock: Clock
     payment_timeout: timedelta = DEFAULT_PAYMENT_TIMEOUT
+    # The methods the shop takes; None: card only, with `payment_timeout` as its window.
+    methods: PaymentMethods | None = None
+
+    @property
+    def payment_methods(self) -> PaymentMethods:
+        return self.methods or PaymentMethods.card_only(self.payment_timeout)
 
 
 def place_order(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder, *,
                 customer: User | None = None) -> Order:
     """Reserve the cart's stock, save the order `pending`, and open its payment.
 
-    Raises `ValidationError` for a bad cart, `OutOfStock` when any line cannot be met (nothing
-    is reserved then), `IdempotencyMismatch` when the key was used for another cart, and
-    `PaymentProviderError` when the provider fails (the order is then `failed`, its stock back).
-    A repeated key with the same cart returns the original order and reserves nothing.
-    `customer`, the user `command.user_id` names, saves reading it again when the caller
-    already has it (the provider needs the customer's name and email).
+    The order holds its stock for the payment window of the method it is opened with.
+    Raises `ValidationError` for a bad cart or a payment method the shop does not take (or
+    one that needs a phone the customer has not given), `OutOfStock` when any line cannot be
+    met (nothing is reserved then), `IdempotencyMismatch` when the key was used for another
+    request, and `PaymentProviderError` when the provider fails (the order is then `failed`,
+    its stock back). A repeated key with the same request returns the original order and
+    reserves nothing. `customer`, the user `command.user_id` names, saves reading it again
+    when the caller already has it (the provider needs the customer's name, email and phone).
     """
     cart = merge_cart(command.cart)
-    order, is_new = _reserve_and_save(uow, services, command, cart)
-    if not is_new:
-        return order
-    assert order.id is not None
     if customer is None or customer.id != command.user_id:
         with uow:
             customer = uow.users.get(command.user_id)
-    try:
         if customer is None:
-            raise PaymentProviderError("The customer's account no longer exists.")
-        payment = services.gateway.create_intention(order, customer, order.expires_at)
+            raise NotFound("The customer's account no longer exists.")
+    order, offer = _reserve_and_save(uow, services, command, cart, customer)
+    if offer is None:
+        return order
+    assert order.id is not None
+    try:
+        payment = services.gateway.create_intention(order, customer, order.expires_at,
+                                                    offer.names)
     except PaymentProviderError:
         _fail_unopened_order(uow, services.clock, order)
         raise
@@ -102,9 +114,10 @@ def place_order(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder
 
 
 def _reserve_and_save(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder,
-                      cart: Sequence[CartLine]) -> tuple[Order, bool]:
-    """Transaction one. Returns the order and whether this call created it."""
-    fingerprint = _fingerprint(cart)
+                      cart: Sequence[CartLine], customer: User) -> tuple[Order, Offer | None]:
+    """Transaction one. Returns the order and, when this call created it, the payment
+    methods it is opened with (None: an earlier request with the same key made it)."""
+    fingerprint = _fingerprint(cart, command.payment_method)
     # Two attempts: a concurrent request with the same key may commit between our read of
     # the key and our insert of it; the second attempt then finds and returns its order.
     for _ in range(2):
@@ -112,12 +125,13 @@ def _reserve_and_save(uow: UnitOfWork, services: OrderingServices, command: Plac
             if command.idempotency_key is not None:
                 earlier = _earlier_order(uow, command, fingerprint)
                 if earlier is not None:
-                    return earlier, False
+                    return earlier, None
+            offer = services.payment_methods.offer(command.payment_method, customer)
             products = uow.products.get_many(line.product_id for line in cart)
             lines = order_lines(cart, products)
             now = services.clock.now()
-            order = uow.orders.add(new_order(command.user_id, lines, now,
-                                             now + services.payment_timeout))
+            order = uow.orders.add(new_order(command.user_id, lines, now, now + offer.window,
+                                             command.payment_method))
             assert order.id is not None
             if command.idempotency_key is not None and not uow.idempotency_keys.add(
                 IdempotencyRecord(command.user_id, command.idempotency_key, fingerprint,
@@ -135,7 +149,7 @@ def _reserve_and_save(uow: UnitOfWork, services: OrderingServices, command: Plac
                 raise OutOfStock(reservation.shortfalls)
             publish_sold_out(uow, reservation, order, now)
             uow.commit()
-            return order, True
+            return order, offer
     raise Conflict("A request with this Idempotency-Key is in progress; retry shortly.")
 
 
@@ -175,8 +189,11 @@ def _schedule_expiry(scheduler: ExpiryScheduler, order: Order) -> None:
                     order.id, exc_info=True)
 
 
-def _fingerprint(cart: Sequence[CartLine]) -> str:
-    canonical = json.dumps([[line.product_id, line.quantity] for line in cart])
+def _fingerprint(cart: Sequence[CartLine], payment_method: str | None) -> str:
+    request: list[object] = [[line.product_id, line.quantity] for line in cart]
+    if payment_method is not None:  # orders without one keep the fingerprints they had
+        request.append(payment_method)
+    canonical = json.dumps(request)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

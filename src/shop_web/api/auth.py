@@ -35,6 +35,7 @@ def register_user(data: dict[str, Any]) -> User:
     return current_shop().accounts.register(Registration(
         username=data["username"], email=data["email"], password=data["password"],
         first_name=data["first_name"], last_name=data["last_name"],
+        phone_number=data.get("phone_number"),
     ))
 
 

@@ -76,14 +76,17 @@ def read_order(order_id: int) -> Response:
 @blueprint.errors(422, 502)
 def create_order(headers: dict[str, Any], data: dict[str, Any]) -> Response:
     """Reserve the cart's stock and open a Paymob payment: pay at `payment_url` before
-    `expires_at`. A product that does not exist or is deleted is 400; a payment provider
-    failure is 502 (the order is then `failed` and its stock restored)."""
+    `expires_at`, which follows the payment window of `payment_method`. A product that does
+    not exist or is deleted, an unknown payment method, or a wallet payment without a phone
+    number is 400; a payment provider failure is 502 (the order is then `failed` and its
+    stock restored)."""
     caller = require_user()
     command = PlaceOrder(
         user_id=user_id(caller),
         cart=tuple(CartLine(item["product_id"], item["quantity"])
                    for item in data["cart_items"]),
         idempotency_key=headers.get("idempotency_key"),
+        payment_method=data.get("payment_method"),
     )
     order = current_shop().orders.place(command, customer=caller)
     return _order_response(order, caller, 201)

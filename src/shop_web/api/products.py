@@ -7,8 +7,8 @@ from typing import Any
 from flask import Response, jsonify
 
 from shop_core.catalogue import Product, ProductOrdering, ProductQuery
-from shop_core.errors import ValidationError
-from shop_core.money import Money
+from shop_core.errors import Rule, ValidationError, Violation
+from shop_core.money import Money, TooManyDecimals
 from shop_core.use_cases.catalogue import (
     ProductChanges,
     ProductDetails,
@@ -114,5 +114,8 @@ def _update(product_id: int, data: dict[str, Any]) -> Product:
 def _price(text: str) -> Money:
     try:
         return Money.parse(text, current_shop().settings.paymob_currency)
+    except TooManyDecimals as finer:  # "1.005" in EGP; fine in OMR, which has three places
+        raise ValidationError({"price": [Violation(Rule.TOO_MANY_DECIMALS, finer.places)]}
+                              ) from None
     except ValueError:  # the schema checked the format; this is a belt for the braces
         raise ValidationError({"price": ["Enter a valid amount."]}) from None

@@ -27,7 +27,8 @@ def read_profile() -> User:
 @blueprint.arguments(ProfilePutSchema)
 @blueprint.response(200, ProfileSchema)
 def replace_profile(data: dict[str, Any]) -> User:
-    """Set email, first and last name (all three). Username and staff flag never change."""
+    """Set email, first and last name (all three), and the phone number when given (absent:
+    kept). Username and staff flag never change."""
     return _update(data)
 
 
@@ -36,11 +37,14 @@ def replace_profile(data: dict[str, Any]) -> User:
 @blueprint.arguments(ProfilePatchSchema)
 @blueprint.response(200, ProfileSchema)
 def patch_profile(data: dict[str, Any]) -> User:
-    """Change any of email, first and last name."""
+    """Change any of email, first and last name, and phone number."""
     return _update(data)
 
 
 def _update(data: dict[str, Any]) -> User:
+    phone = data.get("phone_number", ...)
     changes = ProfileChanges(email=data.get("email"), first_name=data.get("first_name"),
-                             last_name=data.get("last_name"))
+                             last_name=data.get("last_name"),
+                             # null removes the number, as an empty string does
+                             phone_number=None if phone is ... else phone or "")
     return update_profile(current_shop().uow(), user_id(require_user()), changes)

@@ -15,6 +15,15 @@ from shop_web.schemas.fields import UtcDateTime
 
 # A password longer than this can never be right; refusing it early avoids hashing megabytes.
 _CREDENTIAL_MAX_LENGTH = 1024
+# Room for the spaces and dashes people type; the core keeps the E.164 digits.
+_PHONE_INPUT_MAX_LENGTH = 32
+
+
+def _phone() -> fields.String:
+    return fields.String(allow_none=True, validate=validate.Length(max=_PHONE_INPUT_MAX_LENGTH),
+                         metadata={"example": "+201001234567", "description":
+                                   "E.164, optional; spaces and dashes are dropped. Empty or "
+                                   "null removes it. Paying by mobile wallet needs it."})
 
 
 class _Input(Schema):
@@ -34,6 +43,7 @@ class RegisterSchema(_Input):
         "description": "At least 8 characters, not all digits, not the username."})
     first_name = fields.String(load_default="", metadata={"maxLength": NAME_MAX_LENGTH})
     last_name = fields.String(load_default="", metadata={"maxLength": NAME_MAX_LENGTH})
+    phone_number = _phone()
 
 
 class ProfileSchema(Schema):
@@ -44,6 +54,8 @@ class ProfileSchema(Schema):
     last_name = fields.String(required=True)
     is_staff = fields.Boolean(required=True)
     date_joined = UtcDateTime(required=True)
+    phone_number = fields.String(required=True, allow_none=True,
+                                 metadata={"example": "+201001234567"})
 
 
 class ProfilePutSchema(_Input):
@@ -51,12 +63,14 @@ class ProfilePutSchema(_Input):
                                                    "format": "email"})
     first_name = fields.String(required=True, metadata={"maxLength": NAME_MAX_LENGTH})
     last_name = fields.String(required=True, metadata={"maxLength": NAME_MAX_LENGTH})
+    phone_number = _phone()
 
 
 class ProfilePatchSchema(_Input):
     email = fields.String(metadata={"maxLength": EMAIL_MAX_LENGTH, "format": "email"})
     first_name = fields.String(metadata={"maxLength": NAME_MAX_LENGTH})
     last_name = fields.String(metadata={"maxLength": NAME_MAX_LENGTH})
+    phone_number = _phone()
 
 
 class TokenRequestSchema(_Input):

@@ -8,22 +8,23 @@ from typing import Any
 
 from marshmallow import fields, validate
 
-from shop_core.money import Money
+from shop_core.money import MAX_PLACES, Money
 
 # Ids are stored in 32-bit integer columns; larger ones can only be unknown.
 MAX_ID = 2**31 - 1
-AMOUNT_PATTERN = r"^[0-9]{1,12}(\.[0-9]{1,2})?$"
+# The shape only: whether the places suit the currency is `Money.parse`'s rule.
+AMOUNT_PATTERN = rf"^[0-9]{{1,12}}(\.[0-9]{{1,{MAX_PLACES}}})?$"
 _AMOUNT = re.compile(AMOUNT_PATTERN)
 
 
 class Amount(fields.String):
-    """Money on the wire: a decimal string with at most two places, never a JSON number.
-    Dumps a `Money`; loads a validated string the view turns into `Money` in the shop's
-    currency."""
+    """Money on the wire: a decimal string with the currency's places, never a JSON number.
+    Dumps a `Money`; loads a string of the right shape, which the view turns into `Money`
+    in the shop's currency (`Money.parse` refuses more places than the currency has)."""
 
     default_error_messages = {
         "invalid": 'Enter the amount as a JSON string such as "199.99", not a number.',
-        "format": 'Enter a positive amount with at most two decimal places, such as "199.99".',
+        "format": 'Enter a positive decimal amount, such as "199.99".',
     }
 
     def __init__(self, **kwargs: Any) -> None:

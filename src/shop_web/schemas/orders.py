@@ -26,6 +26,13 @@ class PlaceOrderSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
+    payment_method = fields.String(validate=validate.Length(min=1, max=32), metadata={
+        "example": "card",
+        "description": "One of the methods the shop takes (card, wallet, kiosk, "
+                       "installments, …); the order holds its stock for that method's "
+                       "payment window. Without it: the methods of the default window. "
+                       "Paying by wallet needs a phone number in the profile."})
+
     cart_items = fields.List(
         fields.Nested(CartItemSchema), required=True,
         validate=CountBetween(1, MAX_CART_LINES, too_few=message(Rule.NO_ITEMS),
@@ -64,6 +71,9 @@ class OrderSchema(Schema):
     expires_at = UtcDateTime(required=True, metadata={
         "description": "When the reservation lapses if the order is not paid."})
     needs_refund = fields.Boolean(required=True)
+    payment_method = fields.String(required=True, allow_none=True, metadata={
+        "description": "The method chosen when placing the order; null: any of the "
+                       "default-window methods."})
     created_at = UtcDateTime(required=True)
     updated_at = UtcDateTime(required=True)
     user_id = fields.Integer(metadata={"description": "Only shown to staff."})

@@ -61,7 +61,8 @@ def _description(required: bool) -> fields.String:
 
 def _price(required: bool) -> Amount:
     return Amount(required=required, metadata={
-        "description": "Greater than 0, at most two decimal places, as a string."})
+        "description": "Greater than 0, with at most as many decimal places as the shop's currency "
+                       "has (2 for EGP, 3 for OMR), as a string."})
 
 
 def _stock(required: bool) -> fields.Integer:

@@ -18,9 +18,10 @@ def test_register_returns_the_profile_and_stores_only_a_hash(client: Api) -> Non
     assert response.status_code == 201
     body = response.json
     assert set(body) == {"id", "username", "email", "first_name", "last_name", "is_staff",
-                         "date_joined"}
+                         "date_joined", "phone_number"}
     assert body["username"] == "amira" and body["email"] == "amira@example.com"
     assert body["is_staff"] is False and ISO_UTC.match(body["date_joined"])
+    assert body["phone_number"] is None
     with client.shop.uow() as uow:
         user = uow.users.get_by_username("amira")
     assert user is not None and PASSWORD not in user.password_hash

@@ -12,7 +12,7 @@ from shop_core.testing import FakeClock, FakePaymentGateway
 from tests.integration.api.conftest import Api, Reply
 
 ORDER_FIELDS = {"id", "status", "total", "currency", "items", "payment_url", "expires_at",
-                "needs_refund", "created_at", "updated_at"}
+                "needs_refund", "payment_method", "created_at", "updated_at"}
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
 
 
@@ -33,6 +33,7 @@ def test_placing_an_order_reserves_stock_and_opens_a_payment(client: Api,
     order = response.json
     assert set(order) == ORDER_FIELDS
     assert order["status"] == "pending" and order["needs_refund"] is False
+    assert order["payment_method"] is None
     assert order["total"] == "400.48" and order["currency"] == "EGP"
     assert order["items"] == [
         {"product_id": lamp, "name": "Lamp", "unit_price": "199.99", "quantity": 2,

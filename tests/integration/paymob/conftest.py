@@ -41,7 +41,8 @@ class Recorded:
 @define
 class StubServer:
     """Answers every request with `status`/`body` after `delay` seconds, recording it; the
-    first requests get `statuses`, in turn, when some are given."""
+    first requests get `statuses`, in turn, when some are given. A request whose method and
+    path (without the query) have a `route` gets that route's answer instead."""
 
     url: str = ""
     status: int = 201
@@ -51,6 +52,10 @@ class StubServer:
     delay: float = 0.0
     requests: list[Recorded] = field(factory=list)
     stop: threading.Event = field(factory=threading.Event)
+    routes: dict[tuple[str, str], tuple[int, bytes]] = field(factory=dict)
+
+    def route(self, method: str, path: str, status: int, payload: Any) -> None:
+        self.routes[(method, path)] = (status, json.dumps(payload).encode())
 
     def reply_json(self, status: int, payload: Any) -> None:
         self.status, self.body = status, json.dumps(payload).encode()
@@ -63,16 +68,28 @@ class StubServer:
 def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            self._answer("POST")
+
+        def do_GET(self) -> None:  # noqa: N802
+            self._answer("GET")
+
+        def _answer(self, method: str) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            stub.requests.append(Recorded("POST", self.path, dict(self.headers.items()),
+            stub.requests.append(Recorded(method, self.path, dict(self.headers.items()),
                                           self.rfile.read(length)))
             if stub.delay and stub.stop.wait(stub.delay):
                 return
-            self.send_response(stub.statuses.pop(0) if stub.statuses else stub.status)
+            routed = stub.routes.get((method, self.path.partition("?")[0]))
+            if routed is not None:
+                status, body = routed
+            else:
+                status = stub.statuses.pop(0) if stub.statuses else stub.status
+                body = stub.body
+            self.send_response(status)
             self.send_header("Content-Type", stub.content_type)
-            self.send_header("Content-Length", str(len(stub.body)))
+            self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(stub.body)
+            self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output quiet
@@ -139,6 +156,16 @@ class ShopWorld:
         # 2 x 12.50 + 1 x 199.99 = 224.99 EGP
         return PlaceOrder(user_id=self.user_id,
                           cart=(CartLine(self.pen_id, 2), CartLine(self.book_id, 1)))
+
+    def add_product(self, name: str, price: Money, stock: int) -> int:
+        now = self.clock.now()
+        with self.uow:
+            product = self.uow.products.add(Product(
+                id=None, name=name, description="", price=price, stock=stock,
+                is_deleted=False, created_at=now, updated_at=now))
+            self.uow.commit()
+        assert product.id is not None
+        return product.id
 
     def stock(self, product_id: int) -> int:
         with self.uow:

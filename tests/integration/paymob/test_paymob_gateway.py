@@ -8,13 +8,17 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from attrs import evolve
 
 from shop_adapters.paymob.gateway import PaymobGateway
 from shop_adapters.paymob.references import client_secret
+from shop_adapters.paymob.settings import Integration
 from shop_core.accounts import User
 from shop_core.errors import PaymentProviderError
-from shop_core.orders import Order, OrderQuery, OrderStatus, new_order, order_lines
-from shop_core.use_cases.ordering import place_order
+from shop_core.money import Money
+from shop_core.orders import CartLine, Order, OrderQuery, OrderStatus, new_order, order_lines
+from shop_core.payment_methods import PaymentMethod, PaymentMethods
+from shop_core.use_cases.ordering import PlaceOrder, place_order
 
 from .conftest import HMAC_SECRET, PUBLIC_KEY, SECRET_KEY, ShopWorld, StubServer, make_settings
 
@@ -258,3 +262,58 @@ def _order_and_customer(world: ShopWorld) -> tuple[Order, User, datetime]:
                                                now + timedelta(minutes=10)))
         world.uow.commit()
     return order, _customer(world), order.expires_at
+
+
+def test_an_omani_order_goes_to_paymob_in_baisas(world: ShopWorld,
+                                                 stub_server: StubServer) -> None:
+    stub_server.reply_json(201, CREATED)
+    incense = world.add_product("Frankincense", Money.parse("12.345", "OMR"), 4)
+    gateway = gateway_for(world, stub_server.url, currency="OMR")
+
+    place_order(world.uow, world.services(gateway),
+                PlaceOrder(user_id=world.user_id, cart=(CartLine(incense, 3),)))
+
+    body = stub_server.requests[0].json()
+    assert (body["amount"], body["currency"]) == (37035, "OMR")  # 37.035 rials, exactly
+    assert body["items"][0]["amount"] == 12345
+
+
+def test_billing_data_carries_the_customer_s_name_email_and_phone(
+        world: ShopWorld, stub_server: StubServer) -> None:
+    stub_server.reply_json(201, CREATED)
+    with world.uow:
+        customer = world.uow.users.get(world.user_id)
+        assert customer is not None
+        customer.phone_number = "+201001234567"
+        world.uow.users.update(customer)
+        world.uow.commit()
+
+    place(world, gateway_for(world, stub_server.url))
+
+    billing = stub_server.requests[0].json()["billing_data"]
+    assert {name: billing[name] for name in ("first_name", "last_name", "email",
+                                             "phone_number")} == {
+        "first_name": "Amira", "last_name": "Fathy", "email": "amira@example.com",
+        "phone_number": "+201001234567"}
+
+
+KIOSK_SETTINGS = {"integration_ids": (4900001, 4900003), "integrations": (
+    Integration(4900001, "card"), Integration(4900003, "kiosk", timedelta(hours=48)))}
+METHODS = PaymentMethods((PaymentMethod("card", timedelta(minutes=10)),
+                          PaymentMethod("kiosk", timedelta(hours=48))), timedelta(minutes=10))
+
+
+@pytest.mark.parametrize(("method", "ids", "seconds"), [
+    ("kiosk", [4900003], 48 * 3600), ("card", [4900001], 600), (None, [4900001], 600)])
+def test_the_intention_offers_the_method_s_integrations_for_its_window(
+        world: ShopWorld, stub_server: StubServer, method: str | None, ids: list[int],
+        seconds: int) -> None:
+    stub_server.reply_json(201, CREATED)
+    gateway = gateway_for(world, stub_server.url, **KIOSK_SETTINGS)
+    services = evolve(world.services(gateway), methods=METHODS)
+
+    order = place_order(world.uow, services, evolve(world.cart(), payment_method=method))
+
+    body = stub_server.requests[0].json()
+    assert (body["payment_methods"], body["expiration"]) == (ids, seconds)
+    assert order.expires_at == world.clock.now() + timedelta(seconds=seconds)

@@ -24,11 +24,13 @@ from shop_adapters.paymob.sandbox import (
     deliver_until_acknowledged,
     order_id_from_client_secret,
 )
+from shop_adapters.paymob.settings import Integration
 from shop_core.errors import InvalidSignature, PaymentProviderError
 from shop_core.money import Money
-from shop_core.orders import Order, OrderStatus
+from shop_core.orders import CartLine, Order, OrderStatus
+from shop_core.payment_methods import PaymentMethod, PaymentMethods
 from shop_core.payments import CallbackOutcome
-from shop_core.use_cases.ordering import place_order
+from shop_core.use_cases.ordering import PlaceOrder, place_order
 from shop_core.use_cases.payments import apply_payment_callback
 
 from .conftest import HMAC_SECRET, PUBLIC_KEY, ShopWorld, StubServer, make_settings
@@ -248,3 +250,35 @@ def test_the_sandbox_does_not_repeat_a_callback_the_webhook_refused(
     assert deliver_until_acknowledged(f"{stub_server.url}/webhook/", body, signature,
                                       timeout=5, sleep=lambda _: None) == 401
     assert len(stub_server.requests) == 1
+
+
+def test_the_sandbox_pays_through_an_integration_of_the_order_s_method(
+        world: ShopWorld) -> None:
+    settings = make_settings(integration_ids=(7, 8), integrations=(
+        Integration(7, "card"), Integration(8, "kiosk", timedelta(hours=48))))
+    methods = PaymentMethods((PaymentMethod("card", timedelta(minutes=10)),
+                              PaymentMethod("kiosk", timedelta(hours=48))),
+                             timedelta(minutes=10))
+    services = evolve(world.services(SandboxGateway(settings, world.clock)), methods=methods)
+    order = place_order(world.uow, services, evolve(world.cart(), payment_method="kiosk"))
+
+    body, _ = build_transaction_callback(order, success=True, transaction_id=556,
+                                         settings=settings, now=world.clock.now())
+
+    assert body["obj"]["integration_id"] == 8
+    assert stored(world, order.id or 0).expires_at == world.clock.now() + timedelta(hours=48)
+
+
+def test_an_omani_payment_in_baisas_settles_its_order(world: ShopWorld) -> None:
+    incense = world.add_product("Frankincense", Money.parse("1.255", "OMR"), 4)
+    settings = make_settings(currency="OMR")
+    order = place_order(world.uow, world.services(SandboxGateway(settings, world.clock)),
+                        PlaceOrder(user_id=world.user_id, cart=(CartLine(incense, 2),)))
+    body, signature = build_transaction_callback(order, success=True, transaction_id=557,
+                                                 settings=settings, now=world.clock.now())
+    assert (body["obj"]["amount_cents"], body["obj"]["currency"]) == (2510, "OMR")
+    callback = verify_transaction_callback(body, signature, HMAC_SECRET)
+    assert callback is not None
+
+    assert apply_payment_callback(world.uow, world.clock, callback) is CallbackOutcome.PAID
+    assert stored(world, order.id or 0).status is OrderStatus.SUCCESS

@@ -22,7 +22,8 @@ from shop_core.errors import AlreadyExists
 def _user(row: Row[Any]) -> User:
     return User(id=row.id, username=row.username, email=row.email, first_name=row.first_name,
                 last_name=row.last_name, is_staff=row.is_staff,
-                password_hash=row.password_hash, date_joined=row.date_joined)
+                password_hash=row.password_hash, date_joined=row.date_joined,
+                phone_number=row.phone_number)
 
 
 # The statements a request runs, built once: building a statement and its cache key on
@@ -38,7 +39,7 @@ class SqlUserRepository(Repository):
             "username": user.username, "email": email,
             "first_name": user.first_name, "last_name": user.last_name,
             "is_staff": user.is_staff, "password_hash": user.password_hash,
-            "date_joined": user.date_joined,
+            "date_joined": user.date_joined, "phone_number": user.phone_number,
         }
         with self._unique_violations():
             user_id = self._conn.execute(
@@ -60,7 +61,7 @@ class SqlUserRepository(Repository):
                 users.update().where(users.c.id == user.id).values(
                     email=user.email.lower(), first_name=user.first_name,
                     last_name=user.last_name, is_staff=user.is_staff,
-                    password_hash=user.password_hash,
+                    password_hash=user.password_hash, phone_number=user.phone_number,
                 ))
 
     def _one(self, column: str, value: object) -> User | None:

@@ -35,6 +35,7 @@ def _order(row: Row[Any], lines: Iterable[Row[Any]]) -> Order:
                               line.quantity) for line in lines),
         currency=row.currency, expires_at=row.expires_at, created_at=row.created_at,
         updated_at=row.updated_at, payment=payment, needs_refund=row.needs_refund,
+        payment_method=row.payment_method,
     )
 
 
@@ -113,7 +114,7 @@ class SqlOrderRepository(Repository):
             "user_id": order.user_id, "status": order.status.value, "currency": order.currency,
             "expires_at": order.expires_at, "needs_refund": order.needs_refund,
             "created_at": order.created_at, "updated_at": order.updated_at,
-            **_payment_values(order.payment),
+            "payment_method": order.payment_method, **_payment_values(order.payment),
         }
         if self._dialect.is_postgresql:
             order_id = self._conn.execute(_INSERT_ORDER_WITH_LINES, {
