@@ -42,6 +42,10 @@ class Receiver:
         self.received: list[Received] = []
         self.answers: list[int] = []
         self.delay = 0.0  # seconds each answer takes
+        # Set: the first requests wait until that many are in flight at once (senders that
+        # are surely running side by side).
+        self.meet: threading.Barrier | None = None
+        self._arrived = 0
         self._lock = threading.Lock()
         self._released = threading.Event()
         self.hanging = threading.Event()
@@ -52,6 +56,12 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver._lock:
                     status = receiver.answers.pop(0) if receiver.answers else 200
+                    receiver._arrived += 1
+                    meeting = receiver.meet is not None and \
+                        receiver._arrived <= receiver.meet.parties
+                if meeting:
+                    assert receiver.meet is not None
+                    receiver.meet.wait(60)
                 if status == Receiver.HANG:
                     receiver.hanging.set()
                     receiver._released.wait(30)

@@ -12,11 +12,13 @@ from shop_core.payments import CallbackOutcome, PaymentCallback
 @frozen
 class Decision:
     """The outcome a callback is recorded with, the event it moves its order by (None: the
-    order stays as it is), and whether the order must be flagged for a refund."""
+    order stays as it is), whether the order must be flagged for a refund, and whether it
+    now shows its payment as under way."""
 
     outcome: CallbackOutcome
     event: OrderEvent | None = None
     flag_for_refund: bool = False
+    awaits_payment: bool = False
 
 
 # Paid, but the shop cannot honour it (paid twice, or the stock went to someone else
@@ -31,7 +33,10 @@ def decide(order: Order | None, callback: PaymentCallback) -> Decision:
     if callback.is_reversal:
         return Decision(CallbackOutcome.REVERSAL_RECORDED)
     if callback.pending:
-        return Decision(CallbackOutcome.STILL_PENDING)
+        # Only an order still waiting for its payment shows it under way; its reservation
+        # holds until the deadline, as for any pending order.
+        return Decision(CallbackOutcome.STILL_PENDING,
+                        awaits_payment=order.status is OrderStatus.PENDING)
     if callback.amount != order.total:
         return Decision(CallbackOutcome.AMOUNT_MISMATCH)
     if callback.success:

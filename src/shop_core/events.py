@@ -26,6 +26,7 @@ class EventType(enum.Enum):
     ORDER_PAID = "order.paid"
     ORDER_PAYMENT_FAILED = "order.payment_failed"
     ORDER_EXPIRED = "order.expired"
+    ORDER_CANCELLED = "order.cancelled"
     ORDER_NEEDS_REFUND = "order.needs_refund"
     PRODUCT_OUT_OF_STOCK = "product.out_of_stock"
 
@@ -37,6 +38,7 @@ ANNOUNCED: dict[OrderEvent, EventType] = {
     OrderEvent.PAYMENT_DECLINED: EventType.ORDER_PAYMENT_FAILED,
     OrderEvent.GATEWAY_FAILED: EventType.ORDER_PAYMENT_FAILED,
     OrderEvent.EXPIRED: EventType.ORDER_EXPIRED,
+    OrderEvent.CANCEL: EventType.ORDER_CANCELLED,
 }
 
 
@@ -89,6 +91,8 @@ def order_snapshot(order: Order) -> dict[str, Any]:
         "payment_url": order.payment.checkout_url if order.payment is not None else None,
         "expires_at": isoformat(order.expires_at),
         "needs_refund": order.needs_refund,
+        "payment_state": order.payment_state.value if order.payment_state else None,
+        "payment_reference": order.payment_reference,
         "payment_method": order.payment_method,
         "created_at": isoformat(order.created_at),
         "updated_at": isoformat(order.updated_at),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from attrs import define, frozen
 
@@ -17,7 +17,7 @@ from shop_core.catalogue import Product, StockLine
 from shop_core.errors import IllegalTransition, Rule, ValidationError, Violation
 from shop_core.money import Money
 from shop_core.pagination import PageRequest
-from shop_core.payments import PaymentIntention
+from shop_core.payments import PaymentIntention, PaymentState
 
 MAX_CART_LINES = 100
 MAX_LINE_QUANTITY = 1_000_000
@@ -28,6 +28,7 @@ class OrderStatus(enum.Enum):
     SUCCESS = "success"
     FAILED = "failed"
     TIMEOUT = "timeout"
+    CANCELLED = "cancelled"
 
     @property
     def holds_stock(self) -> bool:
@@ -39,6 +40,7 @@ class OrderEvent(enum.Enum):
     PAYMENT_DECLINED = "payment_declined"
     GATEWAY_FAILED = "gateway_failed"
     EXPIRED = "expired"
+    CANCEL = "cancel"
 
 
 class StockEffect(enum.Enum):
@@ -59,9 +61,13 @@ TRANSITIONS: dict[tuple[OrderStatus, OrderEvent], Transition] = {
     (_S.PENDING, _E.PAYMENT_DECLINED): Transition(_S.FAILED, StockEffect.RELEASE),
     (_S.PENDING, _E.GATEWAY_FAILED): Transition(_S.FAILED, StockEffect.RELEASE),
     (_S.PENDING, _E.EXPIRED): Transition(_S.TIMEOUT, StockEffect.RELEASE),
+    # The customer let the order go: its stock is for others again at once.
+    (_S.PENDING, _E.CANCEL): Transition(_S.CANCELLED, StockEffect.RELEASE),
     # A late payment must not be lost: the order is paid if its stock can be taken again.
     (_S.TIMEOUT, _E.PAYMENT_SUCCEEDED): Transition(_S.SUCCESS, StockEffect.RETAKE),
     (_S.FAILED, _E.PAYMENT_SUCCEEDED): Transition(_S.SUCCESS, StockEffect.RETAKE),
+    # Paid after all (the checkout was still open at the provider when the customer cancelled).
+    (_S.CANCELLED, _E.PAYMENT_SUCCEEDED): Transition(_S.SUCCESS, StockEffect.RETAKE),
 }
 
 
@@ -112,6 +118,12 @@ class Order:
     updated_at: datetime
     payment: PaymentIntention | None = None
     needs_refund: bool = False
+    # What the provider last said of a payment still under way (a kiosk bill issued, an
+    # instalment plan awaiting approval), and the reference the customer pays with, if any.
+    payment_state: PaymentState | None = None
+    payment_reference: str | None = None
+    # When the shop last asked the provider about this order's payment (reconciliation).
+    payment_checked_at: datetime | None = None
     # The method the customer chose to pay by; None: any of the default-window methods.
     payment_method: str | None = None
 
@@ -130,8 +142,17 @@ class Order:
         """Move through the transition table; the caller acts on the returned stock effect."""
         move = transition_for(self.status, event)
         self.status = move.target
+        self.payment_state = None  # the payment is no longer under way, whatever it was
         self.updated_at = now
         return move
+
+    def await_payment(self, state: PaymentState, reference: str | None,
+                      now: datetime) -> None:
+        """The provider reports the payment under way (`state`), payable with `reference`;
+        the order keeps its status and its stock until its deadline."""
+        self.payment_state = state
+        self.payment_reference = reference or self.payment_reference
+        self.updated_at = now
 
     def flag_for_refund(self, now: datetime) -> None:
         """The shop was paid for this order but cannot honour it: a person must refund it."""
@@ -140,6 +161,16 @@ class Order:
 
     def is_overdue(self, now: datetime) -> bool:
         return self.status is OrderStatus.PENDING and now >= self.expires_at
+
+    def may_expire(self, now: datetime, grace: timedelta) -> bool:
+        """Overdue, and the provider had its chance to report a payment whose callback was
+        lost: the order's payment was never opened, the shop asked after the deadline, or
+        the deadline is `grace` behind (the provider may be down: it must not hold stock)."""
+        return self.is_overdue(now) and (
+            self.payment is None
+            or (self.payment_checked_at is not None
+                and self.payment_checked_at >= self.expires_at)
+            or self.expires_at <= now - grace)
 
 
 def merge_cart(cart: Sequence[CartLine]) -> list[CartLine]:
@@ -189,6 +220,39 @@ def new_order(user_id: int, lines: Sequence[OrderLine], now: datetime,
         currency=lines[0].unit_price.currency, expires_at=expires_at,
         created_at=now, updated_at=now, payment_method=payment_method,
     )
+
+
+@frozen
+class InquirySelection:
+    """Which orders reconciliation asks the provider about, at `now`: those with an opened
+    payment that are pending and due within `lead`, and those that timed out or were
+    cancelled after `since` (None: none of them), none asked within the last `recheck`;
+    and, before all others, every overdue pending one not asked since its deadline (its
+    expiry waits for that answer). At most `limit`, pending first, earliest deadline first.
+    """
+
+    now: datetime
+    lead: timedelta
+    since: datetime | None
+    recheck: timedelta
+    limit: int
+
+    def wants(self, order: Order) -> bool:
+        if order.payment is None or order.id is None:
+            return False
+        checked = order.payment_checked_at
+        if order.status is OrderStatus.PENDING:
+            if order.expires_at <= self.now:  # overdue: its expiry waits for this answer
+                return checked is None or checked < order.expires_at
+            due = order.expires_at <= self.now + self.lead
+        else:
+            due = (self.since is not None
+                   and order.status in (OrderStatus.TIMEOUT, OrderStatus.CANCELLED)
+                   and order.updated_at >= self.since)
+        return due and (checked is None or checked <= self.now - self.recheck)
+
+    def sort_key(self, order: Order) -> tuple[bool, datetime, int]:
+        return (order.status is not OrderStatus.PENDING, order.expires_at, order.id or 0)
 
 
 @frozen

@@ -23,6 +23,16 @@ class PaymentIntention:
     provider_order_id: str | None = None
 
 
+class PaymentState(enum.Enum):
+    """A payment the provider reports as under way, neither paid nor refused yet."""
+
+    AWAITING_PAYMENT = "awaiting_payment"
+    # A bill reference was issued: the customer pays it in cash at a kiosk.
+    AWAITING_KIOSK_PAYMENT = "awaiting_kiosk_payment"
+    # An instalment plan waits for the lender's approval.
+    AWAITING_APPROVAL = "awaiting_approval"
+
+
 @frozen
 class PaymentCallback:
     """A verified transaction callback from the provider, reduced to what the shop decides on."""
@@ -38,6 +48,10 @@ class PaymentCallback:
     # provider does not sign it: a `provider_order_id` that disagrees wins.
     order_id: int | None
     provider_order_id: str | None
+    # For a pending notice: what the payment waits for, and the reference the customer pays
+    # with (a kiosk bill reference), when the provider gives them.
+    awaiting: PaymentState = PaymentState.AWAITING_PAYMENT
+    payment_reference: str | None = None
 
     @property
     def ledger_key(self) -> str:

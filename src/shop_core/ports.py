@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from attrs import frozen
 
 from shop_core.accounts import RefreshToken, User
 from shop_core.catalogue import Product, ProductQuery, Reservation, StockLine
 from shop_core.events import Event
-from shop_core.orders import Order, OrderQuery, OrderStatus
+from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
 from shop_core.pagination import Page, PageRequest
-from shop_core.payments import PaymentEvent, PaymentIntention
+from shop_core.payments import PaymentCallback, PaymentEvent, PaymentIntention
 from shop_core.subscriptions import (
     Attempt,
     AttemptResult,
@@ -48,6 +48,24 @@ class PaymentGateway(Protocol):
         payable by `methods` (names of `shop_core.payment_methods`; empty: every method the
         provider is set up for). Raises `PaymentProviderError` on any failure; never
         retried blindly."""
+        ...
+
+
+@runtime_checkable
+class IntentionCloser(Protocol):
+    def close_intention(self, order: Order) -> None:
+        """Stop the provider taking payment for `order` (cancelled), as far as its API
+        allows. Best effort: raises `PaymentProviderError` on failure, which callers log; a
+        payment that still arrives follows the late-payment rule."""
+        ...
+
+
+@runtime_checkable
+class PaymentLookup(Protocol):
+    def find_payment(self, order: Order) -> PaymentCallback | None:
+        """The provider's latest transaction for `order`, as its callback would have
+        reported it (None: the provider has none). Raises `PaymentProviderError` when the
+        provider fails or does not answer in time; never waits unboundedly."""
         ...
 
 
@@ -133,17 +151,27 @@ class OrderRepository(Protocol):
         ...
 
     def update(self, order: Order, *, expected_status: OrderStatus) -> bool:
-        """Write status, `needs_refund` and `updated_at`, but only if the stored status is
-        still `expected_status`. True when written; False when another writer got there first.
+        """Write status, `needs_refund`, the payment state and reference, and `updated_at`,
+        but only if the stored status is still `expected_status`. True when written; False
+        when another writer got there first.
         """
+        ...
+
+    def due_for_inquiry(self, selection: InquirySelection) -> list[Order]:
+        """The orders `selection.wants`, earliest deadline first, at most `selection.limit`."""
+        ...
+
+    def note_payment_checked(self, order_ids: Sequence[int], now: datetime) -> None:
+        """Remember that the provider was asked about these orders' payments at `now`."""
         ...
 
     def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
         """Record the provider's intention, whatever the order's status by now."""
         ...
 
-    def expire_overdue(self, now: datetime, limit: int, target: OrderStatus) -> list[Order]:
-        """Move up to `limit` pending orders whose deadline is at or before `now` to `target`,
+    def expire_overdue(self, now: datetime, limit: int, target: OrderStatus,
+                       grace: timedelta = timedelta(0)) -> list[Order]:
+        """Move up to `limit` pending orders that `Order.may_expire(now, grace)` to `target`,
         set-based, skipping rows another transaction holds; return the moved orders, as they
         are now, with their lines, in id order."""
         ...

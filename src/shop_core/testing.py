@@ -26,9 +26,9 @@ from shop_core.catalogue import (
 )
 from shop_core.errors import AlreadyExists, PaymentProviderError, TargetRefused
 from shop_core.events import Event
-from shop_core.orders import Order, OrderQuery, OrderStatus
+from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
 from shop_core.pagination import Page, PageRequest
-from shop_core.payments import PaymentEvent, PaymentIntention
+from shop_core.payments import PaymentCallback, PaymentEvent, PaymentIntention
 from shop_core.ports import IdempotencyRecord, UnitOfWork
 from shop_core.subscriptions import (
     Attempt,
@@ -67,14 +67,34 @@ class FakePasswordHasher:
 
 
 class FakePaymentGateway:
-    """Creates intentions in memory; `fail_next` makes the next call fail like a provider."""
+    """Creates intentions in memory; `fail_next` makes the next call fail like a provider.
+    Also the provider's side of reconciliation and cancellation: `payments` holds what it
+    reports per order id (set by tests), `closed` the orders whose payment it closed, and
+    `unreachable` makes lookups and closing fail."""
 
     def __init__(self) -> None:
         self.intentions: dict[int, PaymentIntention] = {}
+        self.payments: dict[int, PaymentCallback] = {}
+        self.closed: list[int] = []
+        self.lookups: list[int] = []
         # What each order's intention was opened with: its methods and its deadline.
         self.offers: dict[int, tuple[tuple[str, ...], datetime]] = {}
         self.fail_next = False
+        self.unreachable = False
         self._ids = itertools.count(1)
+
+    def find_payment(self, order: Order) -> PaymentCallback | None:
+        assert order.id is not None
+        self.lookups.append(order.id)
+        if self.unreachable:
+            raise PaymentProviderError("The payment provider is unavailable.")
+        return self.payments.get(order.id)
+
+    def close_intention(self, order: Order) -> None:
+        if self.unreachable:
+            raise PaymentProviderError("The payment provider is unavailable.")
+        assert order.id is not None
+        self.closed.append(order.id)
 
     def create_intention(self, order: Order, customer: User, expires_at: datetime,
                          methods: Sequence[str] = ()) -> PaymentIntention:
@@ -281,20 +301,33 @@ class FakeOrderRepository(_FakeRepository):
             return False
         stored.status = order.status
         stored.needs_refund = order.needs_refund
+        stored.payment_state = order.payment_state
+        stored.payment_reference = order.payment_reference
         stored.updated_at = order.updated_at
         return True
+
+    def due_for_inquiry(self, selection: InquirySelection) -> list[Order]:
+        due = sorted((o for o in self._s.orders.values() if selection.wants(o)),
+                     key=selection.sort_key)
+        return [copy.copy(o) for o in due[:selection.limit]]
+
+    def note_payment_checked(self, order_ids: Sequence[int], now: datetime) -> None:
+        for order_id in order_ids:
+            self._s.orders[order_id].payment_checked_at = now
 
     def attach_payment(self, order_id: int, payment: PaymentIntention, now: datetime) -> None:
         stored = self._s.orders[order_id]
         stored.payment = payment
         stored.updated_at = now
 
-    def expire_overdue(self, now: datetime, limit: int, target: OrderStatus) -> list[Order]:
+    def expire_overdue(self, now: datetime, limit: int, target: OrderStatus,
+                       grace: timedelta = timedelta(0)) -> list[Order]:
         # Earliest deadline first, as the database picks them.
-        overdue = sorted((o for o in self._s.orders.values() if o.is_overdue(now)),
+        overdue = sorted((o for o in self._s.orders.values() if o.may_expire(now, grace)),
                          key=lambda o: (o.expires_at, o.id or 0))[:limit]
         for order in overdue:
             order.status = target
+            order.payment_state = None
             order.updated_at = now
         return sorted((copy.copy(order) for order in overdue), key=lambda o: o.id or 0)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import click
@@ -181,6 +182,41 @@ def paymob_check() -> None:
         sys.exit(1)
     if live:
         click.echo("Paymob check passed.")
+
+
+@main.command()
+@click.option("--since", default="24h", show_default=True, metavar="DURATION",
+              help="How far back to look at timed-out and cancelled orders: 90s, 30m, 24h, 7d.")
+def reconcile(since: str) -> None:
+    """Ask Paymob about the payments of orders near or past their deadline, and of orders
+    timed out or cancelled since DURATION ago; apply what it reports, as its callback would."""
+    window = _duration(since)
+    shop = _shop()
+    if shop.reconciler is None:
+        raise click.ClickException("Live Paymob needs PAYMOB_API_KEY to reconcile.")
+    batch = shop.reconciler.policy.batch_size
+    asked = changed = failed = 0
+    while True:  # a batch a pass (each order asked is not due again), while batches are full
+        report = shop.reconcile(window)
+        asked, changed, failed = (asked + report.asked, changed + report.changed,
+                                  failed + report.failed)
+        full = report.asked + report.failed + report.left >= batch
+        if not full or report.failed or not report.asked:
+            break
+    click.echo(f"Asked about {asked} orders: {changed} changed, {failed} inquiries failed.")
+    if failed:
+        sys.exit(1)
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> timedelta:
+    number, unit = text[:-1], text[-1:]
+    if unit not in _UNITS or not number.isascii() or not number.isdigit() or int(number) < 1:
+        raise click.BadParameter(f"{text!r} is not a duration like 90s, 30m, 24h or 7d.",
+                                 param_hint="--since")
+    return timedelta(seconds=int(number) * _UNITS[unit])
 
 
 @main.command()

@@ -63,6 +63,8 @@ class Settings:
     order_payment_timeout: timedelta = timedelta(seconds=600)
     rate_limit_auth: str = "30/minute"
     expiry_sweep_interval: float = 2.0
+    reconcile_interval: float = 5.0
+    reconcile_grace: timedelta = timedelta(seconds=60)
     password_hash_profile: str = "strong"
     trusted_proxies: int = 0
     metrics_token: str = field(default="", repr=_secret_repr)
@@ -142,6 +144,9 @@ class Settings:
                 seconds=_int(env, "ORDER_PAYMENT_TIMEOUT_SECONDS", 600)),
             "rate_limit_auth": env.get("RATE_LIMIT_AUTH", "30/minute"),
             "expiry_sweep_interval": float(env.get("EXPIRY_SWEEP_INTERVAL_SECONDS", "2")),
+            "reconcile_interval": float(env.get("RECONCILE_INTERVAL_SECONDS", "5")),
+            "reconcile_grace": timedelta(seconds=_int(env, "RECONCILE_GRACE_SECONDS", 60,
+                                                      minimum=0)),
             "password_hash_profile": env.get("PASSWORD_HASH_PROFILE", "strong"),
             "trusted_proxies": _int(env, "TRUSTED_PROXIES", 0, minimum=0),
             "metrics_token": env.get("METRICS_TOKEN", ""),

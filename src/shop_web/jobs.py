@@ -10,7 +10,6 @@ import logging
 import threading
 
 from shop_adapters.jobs.worker import Duties
-from shop_core.use_cases import expiry
 from shop_web.bootstrap import Shop, build_shop
 from shop_web.config import ConfigurationError, Settings
 
@@ -48,8 +47,7 @@ def duties(shop: Shop, queue_name: str | None = None) -> Duties:
 
 def expire_order(order_id: int) -> bool:
     """Time out the order if it is still pending past its deadline; True if this run did."""
-    shop = current_shop()
-    expired = expiry.expire_order(shop.uow(), shop.clock, order_id)
+    expired = current_shop().expire_order(order_id)
     if expired:
         log.info("Order %s timed out", order_id)
     return expired

@@ -36,7 +36,7 @@ from shop_core.accounts import User
 from shop_core.errors import PaymentProviderError
 from shop_core.orders import Order
 from shop_core.payments import CallbackOutcome, PaymentCallback, PaymentIntention
-from shop_core.ports import PaymentGateway
+from shop_core.ports import PaymentGateway, PaymentLookup
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -125,6 +125,24 @@ class MeteredGateway:
             PAYMOB_SECONDS.labels("create_intention").observe(time.perf_counter() - started)
         ORDERS.labels("placed").inc()
         return intention
+
+
+class MeteredLookup:
+    """Paymob's transaction inquiry, timed and its failures counted, beside the intention's
+    (operation `transaction_inquiry`)."""
+
+    def __init__(self, lookup: PaymentLookup) -> None:
+        self.lookup = lookup
+
+    def find_payment(self, order: Order) -> PaymentCallback | None:
+        started = time.perf_counter()
+        try:
+            return self.lookup.find_payment(order)
+        except PaymentProviderError:
+            PAYMOB_ERRORS.labels("transaction_inquiry").inc()
+            raise
+        finally:
+            PAYMOB_SECONDS.labels("transaction_inquiry").observe(time.perf_counter() - started)
 
 
 def watch_pools(database: Database) -> None:

@@ -15,9 +15,16 @@ from shop_core.accounts import RefreshToken, User
 from shop_core.catalogue import Product
 from shop_core.orders import Order
 from shop_core.payments import CallbackOutcome, PaymentCallback
-from shop_core.ports import Clock, PasswordHasher, TargetCheck, UnitOfWork
+from shop_core.ports import Clock, IntentionCloser, PasswordHasher, TargetCheck, UnitOfWork
 from shop_core.subscriptions import Delivery, Subscription
-from shop_core.use_cases import accounts, catalogue, ordering, payments, subscriptions
+from shop_core.use_cases import (
+    accounts,
+    cancelling,
+    catalogue,
+    ordering,
+    payments,
+    subscriptions,
+)
 
 
 def new_token_id() -> str:
@@ -73,6 +80,10 @@ class Orders:
 
     uow: Callable[[], UnitOfWork]
     services: ordering.OrderingServices
+    closer: IntentionCloser
+
+    def cancel(self, command: cancelling.CancelOrder) -> Order:
+        return cancelling.cancel_order(self.uow(), self.services.clock, self.closer, command)
 
     def place(self, command: ordering.PlaceOrder, customer: User | None = None) -> Order:
         return ordering.place_order(self.uow(), self.services, command, customer=customer)

@@ -18,9 +18,11 @@ from shop_core.testing import (
     FakeUnitOfWork,
 )
 from shop_core.use_cases.accounts import Registration, register
+from shop_core.use_cases.cancelling import CancelOrder, cancel_order
 from shop_core.use_cases.catalogue import ProductDetails, create_product
 from shop_core.use_cases.ordering import OrderingServices, PlaceOrder, place_order
 from shop_core.use_cases.payments import apply_payment_callback
+from shop_core.use_cases.reconciliation import ReconcilePolicy, Reconciler
 
 TIMEOUT = timedelta(minutes=10)
 
@@ -106,3 +108,15 @@ class Shop:
 
     def pay(self, order: Order, **kwargs: object) -> CallbackOutcome:
         return self.deliver(self.callback(order, **kwargs))  # type: ignore[arg-type]
+
+    def cancel(self, order: Order, user_id: int | None = None, *, staff: bool = False,
+               key: str | None = None) -> Order:
+        assert order.id is not None
+        return cancel_order(self.uow, self.clock, self.gateway,
+                            CancelOrder(order.id, user_id or order.user_id, staff, key))
+
+    def reconciler(self, **policy: object) -> Reconciler:
+        """Reconciliation against the fake provider, never sleeping."""
+        return Reconciler(lambda: self.uow, self.gateway, self.clock,
+                          ReconcilePolicy(**policy),  # type: ignore[arg-type]
+                          sleep=lambda _: None)

@@ -7,6 +7,7 @@ import pytest
 from shop_core.catalogue import OutOfStock
 from shop_core.errors import PaymentProviderError
 from shop_core.events import Event, EventType, order_snapshot
+from shop_core.use_cases.cancelling import CancelOrder, cancel_order
 from shop_core.use_cases.catalogue import ProductChanges, update_product
 from shop_core.use_cases.expiry import expire_order, expire_overdue_orders
 
@@ -119,3 +120,13 @@ def test_the_body_carries_id_type_time_and_data(shop: Shop) -> None:
     assert body["id"] == placed.id and body["type"] == "order.placed"
     assert body["created_at"] == "2026-01-01T12:00:00+00:00"
     assert body["data"]["id"] == placed.order_id
+
+
+def test_cancelling_announces_the_cancelled_order(shop: Shop) -> None:
+    product = shop.add_product(stock=5)
+    customer = shop.add_customer()
+    order = shop.place(customer, (product, 1))
+    cancel_order(shop.uow, shop.clock, shop.gateway,
+                 CancelOrder(order_id=order.id or 0, user_id=customer))
+    assert kinds(shop)[-1] == (T.ORDER_CANCELLED, order.id)
+    assert events(shop)[-1].data["status"] == "cancelled"

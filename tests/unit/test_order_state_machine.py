@@ -22,7 +22,7 @@ from hypothesis.stateful import (
 )
 
 from shop_core.catalogue import OutOfStock
-from shop_core.errors import IdempotencyMismatch, PaymentProviderError, ValidationError
+from shop_core.errors import Conflict, IdempotencyMismatch, PaymentProviderError, ValidationError
 from shop_core.money import Money
 from shop_core.orders import OrderStatus
 from shop_core.payments import CallbackOutcome, PaymentCallback
@@ -36,6 +36,7 @@ S = OrderStatus
 ALLOWED_MOVES = {
     (S.PENDING, S.SUCCESS), (S.PENDING, S.FAILED), (S.PENDING, S.TIMEOUT),
     (S.TIMEOUT, S.SUCCESS), (S.FAILED, S.SUCCESS),
+    (S.PENDING, S.CANCELLED), (S.CANCELLED, S.SUCCESS),
 }
 PRODUCTS = 3
 
@@ -105,7 +106,7 @@ class OrderLifecycle(RuleBasedStateMachine):
         if outcome is CallbackOutcome.PAID:
             assert order.status is S.PENDING
         if outcome is CallbackOutcome.LATE_PAID:
-            assert order.status in (S.TIMEOUT, S.FAILED)
+            assert order.status in (S.TIMEOUT, S.FAILED, S.CANCELLED)
         return callback
 
     @rule(target=callbacks, order=orders)
@@ -151,6 +152,18 @@ class OrderLifecycle(RuleBasedStateMachine):
         assert self.shop.uow.store.__dict__ == before
 
     # --- time ----------------------------------------------------------------------------
+
+    @rule(order=orders)
+    def customer_cancels(self, order: int | None) -> None:
+        if order is None:
+            return
+        pending = self.shop.order(order).status is S.PENDING
+        try:
+            self.shop.cancel(self.shop.order(order))
+        except Conflict:
+            assert not pending
+        else:
+            assert pending and self.shop.order(order).status is S.CANCELLED
 
     @rule(seconds=st.integers(1, 900))
     def time_passes(self, seconds: int) -> None:

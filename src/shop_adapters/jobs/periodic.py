@@ -1,5 +1,6 @@
-"""Duties a shop process does every few seconds: the expiry sweep (one process at a time) and
-the delivery of events (every process at once, each its own share).
+"""Duties a shop process does every few seconds: the expiry sweep and reconciliation (asking
+the payment provider about payments whose callback may be lost), one process at a time; and
+the delivery of events, every process at once, each its own share.
 
 Deadlines live in the database, so the sweep needs nothing but the database: an order whose
 expiry job was never queued (Redis was down) or was lost (Redis came back empty) times out at
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_DUTY = "shop:expiry-sweep"
 DELIVERY_DUTY = "shop:event-delivery"
+RECONCILE_DUTY = "shop:reconciliation"
 
 
 @contextmanager

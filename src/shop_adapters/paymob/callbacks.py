@@ -14,10 +14,12 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from attrs import evolve
+
 from shop_adapters.paymob.references import DEFAULT_PREFIX, order_id_from_reference
 from shop_core.errors import InvalidSignature, ValidationError
 from shop_core.money import Money
-from shop_core.payments import PaymentCallback
+from shop_core.payments import PaymentCallback, PaymentState
 
 # Paymob's documented order for the transaction processed (POST) callback, read from `obj`.
 # The transaction response (GET, the customer's redirect) carries the same values as flat
@@ -163,7 +165,7 @@ def verify_transaction_callback(body: object, received_hmac: str | None, secret:
         raise InvalidSignature("The callback's hmac signature does not match.")
     if kind != "TRANSACTION":
         return None
-    return _transaction(obj, reference_prefix)
+    return read_transaction(obj, reference_prefix)
 
 
 class _Reader:
@@ -234,7 +236,33 @@ class _Reader:
         return None
 
 
-def _transaction(obj: Mapping[str, Any], reference_prefix: str) -> PaymentCallback:
+# Paymob's source types for cash paid at a kiosk (Aman, Masary) and for instalment lenders
+# (valU, Souhoola...), as they appear in `source_data.type`, compared in lower case.
+_KIOSK_SOURCES = frozenset({"aggregator", "kiosk", "cash"})
+_INSTALMENT_SOURCES = frozenset({"valu", "souhoola", "installments", "installment", "bnpl"})
+
+
+def _awaiting(obj: Mapping[str, Any]) -> tuple[PaymentState, str | None]:
+    """What a pending transaction waits for, and the kiosk bill reference. Paymob's
+    callback docs name no field for it: its kiosk payments report the bill reference as
+    `data.bill_reference`, so the shop reads it there (and nowhere else)."""
+    data = obj.get("data")
+    reference = data.get("bill_reference") if isinstance(data, Mapping) else None
+    bill = str(reference) if isinstance(reference, (int, str)) and not isinstance(
+        reference, bool) and str(reference).strip() else None
+    source = _lookup(obj, "source_data.type")
+    kind = source.lower() if isinstance(source, str) else ""
+    if bill is not None or kind in _KIOSK_SOURCES:
+        return PaymentState.AWAITING_KIOSK_PAYMENT, bill
+    if kind in _INSTALMENT_SOURCES:
+        return PaymentState.AWAITING_APPROVAL, None
+    return PaymentState.AWAITING_PAYMENT, None
+
+
+def read_transaction(obj: Mapping[str, Any], reference_prefix: str) -> PaymentCallback:
+    """A Paymob transaction object (a callback's `obj`, or an inquiry's answer) in the
+    core's terms; `ValidationError` when a field the shop decides on is missing or of the
+    wrong type."""
     read = _Reader(obj)
     callback = PaymentCallback(
         transaction_id=read.identifier("id"),
@@ -251,6 +279,9 @@ def _transaction(obj: Mapping[str, Any], reference_prefix: str) -> PaymentCallba
                                          read.optional_text("order.merchant_order_id")),
         provider_order_id=read.identifier("order.id"),
     )
+    if callback.pending:
+        state, bill = _awaiting(obj)
+        callback = evolve(callback, awaiting=state, payment_reference=bill)
     if read.errors:
         raise ValidationError({"obj": read.errors}, "The transaction callback is malformed.")
     return callback

@@ -11,10 +11,11 @@ import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import requests
 
+from shop_adapters.paymob.references import client_secret as client_secret_of
 from shop_adapters.paymob.references import merchant_reference
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_core.accounts import User
@@ -126,6 +127,35 @@ class PaymobGateway:
                                     "not JSON.", self._excerpt(response)) from None
         return self._intention(order, data, response)
 
+    def close_intention(self, order: Order) -> None:
+        """Shorten the cancelled order's intention to one second, best effort.
+
+        Paymob documents no way to close or cancel an intention. Its Update Intention API
+        (`PUT /v1/intention/{client_secret}`) lists `expiration` among the fields it takes,
+        without saying what a change does, and requires the amount and `accept_order_id`
+        (Paymob's order id). So the shop sends the same amount with a one-second expiration;
+        if Paymob ignores it or refuses, a payment still taken follows the late-payment rule.
+        `PaymentProviderError` on any failure; never retried."""
+        payment = order.payment
+        secret = client_secret_of(payment)
+        if payment is None or secret is None or payment.provider_order_id is None:
+            raise self._fail(order, "The intention cannot be updated without its client "
+                                    "secret and Paymob order id.")
+        body = {"amount": order.total.amount, "accept_order_id": _as_int(
+            payment.provider_order_id), "expiration": 1}
+        url = f"{self._settings.api_base}/v1/intention/{quote(secret, safe='')}"
+        try:
+            response = self._session.put(
+                url, json=body, timeout=self._settings.timeout, allow_redirects=False,
+                headers={"Authorization": f"Token {self._settings.secret_key}",
+                         "Accept": "application/json"})
+        except requests.RequestException as error:
+            raise self._fail(order, "Paymob could not be reached to close the intention.",
+                             type(error).__name__) from None
+        if not 200 <= response.status_code < 300:
+            raise self._fail(order, f"Paymob refused to close the intention (HTTP "
+                                    f"{response.status_code}).", self._excerpt(response))
+
     def _intention(self, order: Order, data: object,
                    response: requests.Response) -> PaymentIntention:
         if not isinstance(data, Mapping):
@@ -167,6 +197,11 @@ class PaymobGateway:
             if secret:
                 text = text.replace(secret, "[redacted]")
         return text
+
+
+def _as_int(value: str) -> int | str:
+    """Paymob's order ids are integers on the wire; keep any other form as it came."""
+    return int(value) if value.isascii() and value.isdigit() else value
 
 
 def _provider_order_id(value: object) -> str | None:

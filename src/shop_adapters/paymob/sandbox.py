@@ -4,29 +4,35 @@
 checkout page. That page builds a transaction processed callback exactly as Paymob does
 (`build_transaction_callback`), signs it with the configured HMAC secret, and delivers it over
 HTTP to the shop's `/webhook/` (`deliver_callback`), so the real webhook code verifies and
-applies it unchanged.
+applies it unchanged. Like Paymob, it keeps a record of the transactions it processed
+(`SandboxLedger`), from which `SandboxLookup` answers transaction inquiries offline.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from shop_adapters.paymob.callbacks import transaction_hmac
+from shop_adapters.paymob.callbacks import read_transaction, transaction_hmac
 from shop_adapters.paymob.references import merchant_reference
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_core.accounts import User
 from shop_core.errors import PaymentProviderError
 from shop_core.orders import Order
-from shop_core.payments import PaymentIntention
+from shop_core.payments import PaymentCallback, PaymentIntention
 from shop_core.ports import Clock
 
 SANDBOX_CHECKOUT_PATH = "/sandbox/paymob/unifiedcheckout/"
+# In the instance folder: the sandbox Paymob's record of the transactions it processed.
+SANDBOX_LEDGER_FILE = "sandbox-paymob-transactions.jsonl"
 # Fake Paymob order ids sit far above the shop's order ids, so the two are never confused.
 PROVIDER_ORDER_OFFSET = 900_000_000
 # The merchant ("owner") and card Paymob's own sample transaction callback shows.
@@ -60,6 +66,10 @@ class SandboxGateway:
         self._settings = settings
         self._clock = clock
 
+    def close_intention(self, order: Order) -> None:
+        """Nothing to close: the sandbox page refuses to pay an order that is not pending."""
+        return None
+
     def create_intention(self, order: Order, customer: User, expires_at: datetime,
                          methods: Sequence[str] = ()) -> PaymentIntention:
         """A local intention whose checkout URL is the shop's sandbox page. Never fails."""
@@ -73,6 +83,64 @@ class SandboxGateway:
             checkout_url=f"{self._settings.public_base_url}{SANDBOX_CHECKOUT_PATH}?{query}",
             provider_order_id=sandbox_provider_order_id(order.id),
         )
+
+
+class SandboxLedger:
+    """What the sandbox's Paymob processed: every transaction its checkout page built, one
+    JSON line each in a file of the instance folder, so that every process of the shop
+    (web workers, `shop reconcile`) reads the same record offline."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        self._index: tuple[tuple[int, int], dict[str, dict[str, Any]]] | None = None
+
+    def record(self, obj: Mapping[str, Any]) -> None:
+        line = json.dumps(obj, separators=(",", ":")) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.path.open("a", encoding="utf-8") as ledger:
+            ledger.write(line)  # one write of one line in append mode: never interleaved
+
+    def latest(self, reference: str) -> dict[str, Any] | None:
+        """The last transaction recorded for the merchant reference `reference`."""
+        with self._lock:
+            try:
+                stat = self.path.stat()
+            except FileNotFoundError:
+                return None
+            # Read again only when the file grew: a sweep asks about many orders at once.
+            if self._index is None or self._index[0] != (stat.st_mtime_ns, stat.st_size):
+                self._index = ((stat.st_mtime_ns, stat.st_size), self._read())
+            return self._index[1].get(reference)
+
+    def _read(self) -> dict[str, dict[str, Any]]:
+        latest: dict[str, dict[str, Any]] = {}
+        with self.path.open(encoding="utf-8") as ledger:
+            for line in ledger:
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    continue  # a line cut short by a crash
+                order = obj.get("order") if isinstance(obj, dict) else None
+                if isinstance(order, dict) and isinstance(order.get("merchant_order_id"), str):
+                    latest[order["merchant_order_id"]] = obj
+        return latest
+
+
+class SandboxLookup:
+    """The core's `PaymentLookup`, offline: Paymob's transaction inquiry answered from
+    what the sandbox recorded. Never fails."""
+
+    def __init__(self, settings: PaymobSettings, ledger: SandboxLedger) -> None:
+        self._settings = settings
+        self._ledger = ledger
+
+    def find_payment(self, order: Order) -> PaymentCallback | None:
+        if order.id is None:
+            return None
+        obj = self._ledger.latest(merchant_reference(self._settings.reference_prefix,
+                                                     order.id))
+        return read_transaction(obj, self._settings.reference_prefix) if obj else None
 
 
 def _paymob_time(moment: datetime) -> str:

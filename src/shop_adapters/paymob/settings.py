@@ -55,6 +55,9 @@ class PaymobSettings:
     secret_key: str = field(repr=False)
     public_key: str
     hmac_secret: str = field(repr=False)
+    # The API key of the legacy API (auth tokens for transaction inquiries); empty: the
+    # shop does not reconcile.
+    api_key: str = field(default="", repr=False)
     integration_ids: tuple[int, ...] = field(converter=_int_ids)
     # Each integration's method; empty: every id in `integration_ids` is a card integration.
     integrations: tuple[Integration, ...] = field(default=(), converter=_integrations)
@@ -66,6 +69,9 @@ class PaymobSettings:
     # docs advise; the read timeout bounds how long a customer waits on Paymob.
     connect_timeout: float = field(default=3.05, validator=_positive)
     read_timeout: float = field(default=10.0, validator=_positive)
+    # Inquiries run in the background against a batch: a short wait each, so that an
+    # unwell Paymob trips the breaker quickly instead of holding a pass.
+    inquiry_read_timeout: float = field(default=5.0, validator=_positive)
 
     def __attrs_post_init__(self) -> None:
         if self.integrations and self.integration_ids != tuple(i.id for i in self.integrations):
@@ -94,3 +100,7 @@ class PaymobSettings:
     def timeout(self) -> tuple[float, float]:
         """The (connect, read) pair `requests` takes."""
         return (self.connect_timeout, self.read_timeout)
+
+    @property
+    def inquiry_timeout(self) -> tuple[float, float]:
+        return (self.connect_timeout, self.inquiry_read_timeout)

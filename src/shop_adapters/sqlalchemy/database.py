@@ -121,7 +121,10 @@ class Database:
             return
         key = zlib.crc32(duty.encode())  # the same number in every process
         try:
-            connection = self.engine.connect()
+            # From the readers' pool (advisory locks need no write): a duty may hold its
+            # lock across calls to the payment provider (reconciliation), and must not take
+            # one of the few writers' connections for that long.
+            connection = self.read_engine.connect()
             held = connection.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar()
             connection.commit()
         except OperationalError as error:

@@ -100,7 +100,7 @@ products = sa.Table(
     sa.CheckConstraint("stock >= 0", name="stock_not_negative"),
 )
 
-ORDER_STATUSES = ("pending", "success", "failed", "timeout")
+ORDER_STATUSES = ("pending", "success", "failed", "timeout", "cancelled")
 
 orders = sa.Table(
     "orders", metadata,
@@ -119,6 +119,11 @@ orders = sa.Table(
     sa.Column("payment_method", sa.String(32), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False),
+    # A payment under way (a kiosk bill issued...) and the reference the customer pays with.
+    sa.Column("payment_state", sa.String(32), nullable=True),
+    sa.Column("payment_reference", sa.String(64), nullable=True),
+    # When reconciliation last asked the provider about the payment.
+    sa.Column("payment_checked_at", UTCDateTime, nullable=True),
     sa.CheckConstraint(
         "status IN (" + ", ".join(f"'{status}'" for status in ORDER_STATUSES) + ")",
         name="status_known",

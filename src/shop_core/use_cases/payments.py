@@ -54,7 +54,7 @@ def _settle(uow: UnitOfWork, clock: Clock, callback: PaymentCallback, *,
         if stock_gone and decision.event is not None:
             decision = REFUND_BY_HAND
         now = clock.now()
-        if order is not None and not _carry_out(uow, order, decision, now):
+        if order is not None and not _carry_out(uow, order, decision, callback, now):
             return None
         if not uow.payment_events.add(_ledger_entry(callback, order, decision.outcome, now)):
             return CallbackOutcome.DUPLICATE, order  # leaving the block undoes any change
@@ -62,12 +62,16 @@ def _settle(uow: UnitOfWork, clock: Clock, callback: PaymentCallback, *,
     return decision.outcome, order
 
 
-def _carry_out(uow: UnitOfWork, order: Order, decision: Decision, now: datetime) -> bool:
+def _carry_out(uow: UnitOfWork, order: Order, decision: Decision, callback: PaymentCallback,
+               now: datetime) -> bool:
     """Make the decided change; False when a concurrent writer got to the order first."""
     if decision.event is not None:
         return move(uow, order, decision.event, now) is not None
     if decision.flag_for_refund:
         return flag_for_refund(uow, order, now)
+    if decision.awaits_payment:
+        order.await_payment(callback.awaiting, callback.payment_reference, now)
+        return uow.orders.update(order, expected_status=order.status)
     return True
 
 

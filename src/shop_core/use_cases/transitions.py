@@ -14,7 +14,7 @@ batch for the set-based expiry."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
 
@@ -57,12 +57,14 @@ def move(uow: UnitOfWork, order: Order, event: OrderEvent, now: datetime,
     return transition
 
 
-def move_overdue(uow: UnitOfWork, now: datetime, limit: int) -> int:
-    """`move(..., EXPIRED, ...)` for up to `limit` overdue pending orders at once, set-based
-    (the sweep's batch), with their stock settled in the same transaction. Returns how many
-    orders moved; rows another writer holds are skipped, so each order moves once."""
+def move_overdue(uow: UnitOfWork, now: datetime, limit: int,
+                 grace: timedelta = timedelta(0)) -> int:
+    """`move(..., EXPIRED, ...)` for up to `limit` pending orders that may expire (see
+    `Order.may_expire`) at once, set-based (the sweep's batch), with their stock settled in
+    the same transaction. Returns how many orders moved; rows another writer holds are
+    skipped, so each order moves once."""
     transition = transition_for(OrderStatus.PENDING, OrderEvent.EXPIRED)
-    moved = uow.orders.expire_overdue(now, limit, transition.target)
+    moved = uow.orders.expire_overdue(now, limit, transition.target, grace)
     if moved:
         _take_effect(uow, transition,
                      per_product(chain.from_iterable(order.stock_lines for order in moved)))

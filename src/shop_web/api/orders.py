@@ -8,6 +8,7 @@ from flask import Response, jsonify
 
 from shop_core.accounts import User
 from shop_core.orders import CartLine, Order, OrderQuery, OrderStatus
+from shop_core.use_cases.cancelling import CancelOrder
 from shop_core.use_cases.ordering import PlaceOrder, get_order, list_orders
 from shop_web.api.base import ShopBlueprint
 from shop_web.api.caller import require_user, user_id
@@ -90,6 +91,23 @@ def create_order(headers: dict[str, Any], data: dict[str, Any]) -> Response:
     )
     order = current_shop().orders.place(command, customer=caller)
     return _order_response(order, caller, 201)
+
+
+@blueprint.route(f"/orders/<int(min=1, max={MAX_ID}):order_id>/cancel/", methods=["POST"],
+                 operation_id="cancelOrder")
+@blueprint.signed_in()
+@blueprint.arguments(IdempotencyHeaderSchema, location="headers")
+@blueprint.response(200, OrderSchema)
+@blueprint.errors(404, 409, 422)
+def cancel_order(headers: dict[str, Any], order_id: int) -> Response:
+    """Cancel one of the caller's pending orders (staff: anyone's): it becomes `cancelled`
+    and its stock returns at once. Anyone else's order is 404; an order no longer pending
+    is 409. A payment Paymob still takes follows the late-payment rule."""
+    caller = require_user()
+    order = current_shop().orders.cancel(CancelOrder(
+        order_id=order_id, user_id=user_id(caller), is_staff=caller.is_staff,
+        idempotency_key=headers.get("idempotency_key")))
+    return _order_response(order, caller, 200)
 
 
 def _order_response(order: Order, caller: User, status: int) -> Response:

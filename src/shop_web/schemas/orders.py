@@ -8,6 +8,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from shop_core.errors import Rule
 from shop_core.orders import MAX_CART_LINES, MAX_LINE_QUANTITY, Order, OrderStatus
+from shop_core.payments import PaymentState
 from shop_web.messages import message
 from shop_web.schemas.common import CountBetween, PageQuerySchema, PageSchema
 from shop_web.schemas.fields import MAX_ID, Amount, UtcDateTime, identifier, strict_integer
@@ -46,8 +47,8 @@ class IdempotencyHeaderSchema(Schema):
         data_key="Idempotency-Key",
         validate=validate.Regexp(IDEMPOTENCY_KEY_PATTERN,
                                  error="Use 1 to 255 printable ASCII characters."),
-        metadata={"description": "Makes retries safe: the same key and body return the "
-                                 "original order; the same key with another body is 422."},
+        metadata={"description": "Makes retries safe: the same key and request return the "
+                                 "original order; the same key with another request is 422."},
     )
 
 
@@ -71,6 +72,14 @@ class OrderSchema(Schema):
     expires_at = UtcDateTime(required=True, metadata={
         "description": "When the reservation lapses if the order is not paid."})
     needs_refund = fields.Boolean(required=True)
+    payment_state = fields.Enum(PaymentState, by_value=True, required=True, allow_none=True,
+                                metadata={"description": (
+                                    "A payment under way while the order is pending: a kiosk "
+                                    "bill to pay in cash, an instalment plan awaiting "
+                                    "approval. Null otherwise.")})
+    payment_reference = fields.String(required=True, allow_none=True, metadata={
+        "description": "The reference the customer pays with (a kiosk bill reference), "
+                       "when the provider issued one."})
     payment_method = fields.String(required=True, allow_none=True, metadata={
         "description": "The method chosen when placing the order; null: any of the "
                        "default-window methods."})

@@ -63,6 +63,10 @@ def test_every_event_arrives_once_signed_and_in_order(client: Api, receiver: Rec
     assert client.http.patch(f"/api/v1/products/{mug}/", headers=admin,
                              json={"stock": 0}).status_code == 200
     pay(client, late)  # paid, but the mug is gone: order.needs_refund
+    lamp_again = client.product("Lamp", stock=1)
+    let_go, auth = _place(client, lamp_again, 1)  # with product.out_of_stock
+    assert client.http.post(f"/api/v1/orders/{let_go}/cancel/",
+                            headers=auth).status_code == 200  # order.cancelled
     assert receiver.received == []  # nothing is sent from inside a request
 
     client.shop.deliver_events()
@@ -71,16 +75,21 @@ def test_every_event_arrives_once_signed_and_in_order(client: Api, receiver: Rec
     delivered = receiver.delivered()
     assert sorted(set(receiver.types())) == sorted(t.value for t in EventType)
     ids = [r.event["id"] for r in delivered]
-    assert len(ids) == len(set(ids)) == 8
+    assert len(ids) == len(set(ids)) == 11
     assert all(r.signed_with(secret) and r.headers["Shop-Event-Id"] == r.event["id"]
                for r in delivered)
     assert not any(r.signed_with("whsec_another") for r in delivered)
     per_order: dict[int, list[str]] = {}
     for r in delivered:
-        per_order.setdefault(r.event["data"].get("id"), []).append(r.event["type"])
+        if r.event["type"].startswith("order."):
+            per_order.setdefault(r.event["data"]["id"], []).append(r.event["type"])
+    sold_out_products = [r.event["data"]["id"] for r in delivered
+                         if r.event["type"] == "product.out_of_stock"]
+    assert sold_out_products == [lamp, lamp_again]
     assert per_order[sold_out][0] == "order.placed" and "order.paid" in per_order[sold_out]
     assert [t for t in per_order[late]] == ["order.placed", "order.expired",
                                             "order.needs_refund"]
+    assert per_order[let_go] == ["order.placed", "order.cancelled"]
     paid = next(r.event for r in delivered if r.event["type"] == "order.paid")
     assert (paid["data"]["status"], paid["data"]["total"]) == ("success", "399.98")
 

@@ -12,7 +12,8 @@ from shop_core.testing import FakeClock, FakePaymentGateway
 from tests.integration.api.conftest import Api, Reply
 
 ORDER_FIELDS = {"id", "status", "total", "currency", "items", "payment_url", "expires_at",
-                "needs_refund", "payment_method", "created_at", "updated_at"}
+                "needs_refund", "payment_state", "payment_reference", "payment_method",
+                "created_at", "updated_at"}
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00$")
 
 

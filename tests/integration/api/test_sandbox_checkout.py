@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,13 +24,14 @@ from .conftest import JWT_SECRET, PASSWORD
 
 
 @pytest.fixture
-def served(sqlite_url: str) -> Iterator[tuple[str, Shop]]:
+def served(sqlite_url: str, tmp_path: Path) -> Iterator[tuple[str, Shop]]:
     """The whole app on a real port, one request at a time like one sync gunicorn worker."""
     upgrade(sqlite_url)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     app = create_app({"SHOP_ENV": "test", "DATABASE_URL": sqlite_url, "PUBLIC_BASE_URL": base,
-                      "JWT_SECRET_KEY": JWT_SECRET, "PASSWORD_HASH_PROFILE": "cheap"})
+                      "JWT_SECRET_KEY": JWT_SECRET, "PASSWORD_HASH_PROFILE": "cheap",
+                      "SHOP_INSTANCE_PATH": str(tmp_path)})
     server = make_server("127.0.0.1", port, app, threaded=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

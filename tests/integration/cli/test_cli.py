@@ -15,12 +15,16 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 
+from shop_adapters.paymob.sandbox import build_transaction_callback
 from shop_core.catalogue import ProductQuery
+from shop_core.money import Money
 from shop_core.orders import CartLine, OrderStatus
 from shop_core.testing import FakeExpiryScheduler, FakePaymentGateway
-from shop_core.use_cases.catalogue import list_products
+from shop_core.use_cases.accounts import Registration
+from shop_core.use_cases.cancelling import CancelOrder
+from shop_core.use_cases.catalogue import ProductDetails, list_products
 from shop_core.use_cases.ordering import OrderingServices, PlaceOrder, place_order
-from shop_web.bootstrap import Shop, build_shop
+from shop_web.bootstrap import Shop, build_shop, sandbox_ledger
 from shop_web.cli import DEMO_PRODUCTS, main
 from shop_web.config import Settings
 from tests.ports import free_port, wait_until_healthy
@@ -176,3 +180,45 @@ def test_health_says_what_the_background_processes_lack(env: dict[str, str],
 
     embedded = shop_command(env, "health")  # no queue: nothing but the database to need
     assert embedded.exit_code == 0 and "redis: not configured" in embedded.output
+
+
+def test_reconcile_finds_a_sandbox_payment_whose_callback_never_came(
+        env: dict[str, str], tmp_path: Path) -> None:
+    env = {**env, "SHOP_INSTANCE_PATH": str(tmp_path)}
+    shop_command(env, "db", "upgrade")
+    shop = the_shop(env)
+    mug = shop.catalogue.create(ProductDetails("Mug", Money.parse("50.00", "EGP"), 5))
+    shop.accounts.register(Registration("buyer", "buyer@example.com", "a-strong-pass"))
+    placed = shop.orders.place(PlaceOrder(1, (CartLine(mug.id or 0, 2),)))
+    shop.orders.cancel(CancelOrder(placed.id or 0, 1))
+    body, _ = build_transaction_callback(placed, success=True, transaction_id=424242,
+                                         settings=shop.paymob, now=shop.clock.now())
+    sandbox_ledger(shop.settings).record(body["obj"])  # paid at the sandbox's Paymob
+
+    result = shop_command(env, "reconcile", "--since", "1h")
+
+    assert result.exit_code == 0, result.output
+    assert "Asked about 1 orders: 1 changed" in result.output
+    with shop.uow() as uow:
+        order = uow.orders.get(placed.id or 0)
+        product = uow.products.get(mug.id or 0)
+    assert order is not None and order.status is OrderStatus.SUCCESS
+    assert product is not None and product.stock == 3
+    again = shop_command(env, "reconcile", "--since", "1h")
+    assert "Asked about 0 orders" in again.output
+
+
+@pytest.mark.parametrize("since", ["24", "h", "0h", "-1h", "1w"])
+def test_reconcile_refuses_a_duration_it_cannot_read(env: dict[str, str], since: str) -> None:
+    result = shop_command(env, "reconcile", "--since", since)
+    assert result.exit_code == 2 and "--since" in result.output
+
+
+def test_reconcile_in_live_mode_needs_the_api_key(env: dict[str, str]) -> None:
+    live = {**env, "PAYMOB_MODE": "live", "PAYMOB_SECRET_KEY": "egy_sk_test_x",
+            "PAYMOB_PUBLIC_KEY": "egy_pk_test_x", "PAYMOB_HMAC_SECRET": "h",
+            "PAYMOB_INTEGRATION_IDS": "1"}
+    shop_command(live, "db", "upgrade")
+    result = shop_command(live, "reconcile")
+    assert result.exit_code == 1 and "PAYMOB_API_KEY" in result.output
+

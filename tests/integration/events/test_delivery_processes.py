@@ -8,6 +8,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -107,7 +108,8 @@ def test_two_workers_draining_one_outbox_send_each_event_once(
         orders_placed(shop, receiver, 80)
     finally:
         shop.database.dispose()
-    receiver.delay = 0.05  # long enough for the two to overlap
+    receiver.meet = threading.Barrier(2)  # both are sending before either is answered
+    receiver.delay = 0.01
     workers = [deliver(postgres_url), deliver(postgres_url)]
     outputs = [finished(worker) for worker in workers]
     sent = Counter(r.event["id"] for r in receiver.received)

@@ -25,6 +25,7 @@ from shop_core.use_cases.ordering import OrderingServices, PlaceOrder
 SECRET_KEY = "egy_sk_test_6b1f0c7d9e2a4b8c-SECRET"
 HMAC_SECRET = "HMAC-7f3e91c2d4a8b6e0-SECRET"
 PUBLIC_KEY = "egy_pk_test_public"
+API_KEY = "ZXlKaGJHY2lPaUpJVXpVeE1pSXNJblI1Y0NJNklrcFhWQ0o5-API-KEY"
 
 
 @define
@@ -57,6 +58,10 @@ class StubServer:
     def route(self, method: str, path: str, status: int, payload: Any) -> None:
         self.routes[(method, path)] = (status, json.dumps(payload).encode())
 
+    def on(self, path: str) -> list[Recorded]:
+        """The requests recorded for `path`."""
+        return [r for r in self.requests if r.path == path]
+
     def reply_json(self, status: int, payload: Any) -> None:
         self.status, self.body = status, json.dumps(payload).encode()
         self.content_type = "application/json"
@@ -69,6 +74,9 @@ def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - http.server's naming
             self._answer("POST")
+
+        def do_PUT(self) -> None:  # noqa: N802
+            self._answer("PUT")
 
         def do_GET(self) -> None:  # noqa: N802
             self._answer("GET")
@@ -132,7 +140,7 @@ def make_settings(api_base: str = "https://accept.paymob.com", **changes: Any) -
         "api_base": api_base, "secret_key": SECRET_KEY, "public_key": PUBLIC_KEY,
         "hmac_secret": HMAC_SECRET, "integration_ids": (4097558, 4097559),
         "public_base_url": "https://shop.example", "connect_timeout": 1.0,
-        "read_timeout": 2.0,
+        "read_timeout": 2.0, "api_key": API_KEY, "inquiry_read_timeout": 0.5,
     }
     values.update(changes)
     return PaymobSettings(**values)

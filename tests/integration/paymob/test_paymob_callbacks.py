@@ -13,14 +13,17 @@ import pytest
 from shop_adapters.paymob.callbacks import (
     TRANSACTION_HMAC_FIELDS,
     hmac_text,
+    read_transaction,
     redirect_query_is_genuine,
     signed_string,
     token_hmac,
     transaction_hmac,
     verify_transaction_callback,
 )
+from shop_adapters.paymob.inquiry import lenient_booleans
 from shop_core.errors import InvalidSignature, ValidationError
 from shop_core.money import Money
+from shop_core.payments import PaymentState
 
 from .conftest import HMAC_SECRET
 
@@ -316,3 +319,28 @@ def test_forged_redirect_query_is_not_genuine(change: dict[str, str]) -> None:
     query.update(change)
     assert not redirect_query_is_genuine(query, HMAC_SECRET)
     assert not redirect_query_is_genuine({}, HMAC_SECRET)
+
+
+@pytest.mark.parametrize(("source", "bill", "state", "reference"), [
+    ("aggregator", 7412589, PaymentState.AWAITING_KIOSK_PAYMENT, "7412589"),
+    ("card", "99001", PaymentState.AWAITING_KIOSK_PAYMENT, "99001"),
+    ("valu", None, PaymentState.AWAITING_APPROVAL, None),
+    ("card", None, PaymentState.AWAITING_PAYMENT, None),
+])
+def test_a_pending_transaction_says_what_it_waits_for(
+        source: str, bill: object, state: PaymentState, reference: str | None) -> None:
+    obj = sample_obj()
+    obj.update(pending=True, success=False)
+    obj["source_data"]["type"] = source
+    obj.setdefault("data", {})["bill_reference"] = bill
+    callback = verify_transaction_callback(
+        body_for(obj), transaction_hmac(obj, HMAC_SECRET), HMAC_SECRET)
+    assert callback is not None
+    assert (callback.awaiting, callback.payment_reference) == (state, reference)
+
+
+def test_an_inquirys_answer_is_read_like_a_callback_even_with_booleans_as_text() -> None:
+    obj = sample_obj()
+    obj.update(success="true", pending="false", is_refunded="false")
+    callback = read_transaction(lenient_booleans(obj), "shop")
+    assert (callback.success, callback.pending, callback.order_id) == (True, False, 42)

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 
 from shop_adapters.sqlalchemy.database import Database
 from shop_core.catalogue import OutOfStock, ProductQuery, StockLine
+from shop_core.errors import Conflict
 from shop_core.orders import CartLine, Order, OrderStatus
 from shop_core.payments import CallbackOutcome
 from shop_core.testing import FakeClock, FakeExpiryScheduler, FakePaymentGateway
-from shop_core.use_cases import expiry, ordering, payments
+from shop_core.use_cases import cancelling, expiry, ordering, payments
 
 from .support import NOW, add_product, add_user, callback, run_together, stock_of
 
@@ -234,3 +235,67 @@ def test_multi_line_carts_selling_a_product_out_neither_deadlock_nor_fail(
     placed = sum(isinstance(outcome, Order) for outcome in outcomes)
     assert placed == 25 and len(outcomes) == 96
     assert [stock_of(pg_db, p.id or 0) for p in (mug, bag, lantern)] == [975, 975, 0]
+
+
+def _cancel(db: Database, clock: FakeClock, order: Order) -> Order:
+    return cancelling.cancel_order(db.unit_of_work(), clock, FakePaymentGateway(),
+                                   cancelling.CancelOrder(order.id or 0, order.user_id))
+
+
+@pytest.mark.parametrize("payment_succeeds", [True, False], ids=["paid", "declined"])
+def test_cancel_racing_a_payment_ends_in_one_state_and_restores_stock_at_most_once(
+        pg_db: Database, payment_succeeds: bool) -> None:
+    clock = FakeClock(NOW)
+    user = add_user(pg_db)
+    product = add_product(pg_db, stock=100)
+    orders = [_place(pg_db, _services(clock), user.id or 0, (product.id or 0, 2))
+              for _ in range(10)]
+
+    def race(index: int) -> object:
+        order = orders[index // 2]
+        if index % 2 == 0:
+            return _cancel(pg_db, clock, order)
+        return payments.apply_payment_callback(
+            pg_db.unit_of_work(), clock,
+            callback(order, f"tx-{order.id}", success=payment_succeeds))
+
+    results = run_together(20, race)
+    unexpected = [r for r in results if isinstance(r, BaseException)
+                  and not isinstance(r, Conflict)]  # the cancel that came after the payment
+    assert not unexpected, results
+    final = [_get(pg_db, order.id or 0) for order in orders]
+    if payment_succeeds:
+        # Paid first, or cancelled first and then paid late with the stock taken again.
+        assert {o.status for o in final} == {OrderStatus.SUCCESS}
+        assert not any(o.needs_refund for o in final)
+        assert stock_of(pg_db, product.id or 0) == 100 - 2 * len(orders)
+    else:
+        assert {o.status for o in final} <= {OrderStatus.FAILED, OrderStatus.CANCELLED}
+        assert stock_of(pg_db, product.id or 0) == 100  # released exactly once per order
+
+
+def test_cancel_racing_expiry_ends_in_one_state_and_restores_stock_once(
+        pg_db: Database) -> None:
+    clock = FakeClock(NOW)
+    user = add_user(pg_db)
+    product = add_product(pg_db, stock=100)
+    orders = [_place(pg_db, _services(clock), user.id or 0, (product.id or 0, 3))
+              for _ in range(10)]
+    clock.advance(timedelta(minutes=10))
+
+    def race(index: int) -> object:
+        order = orders[index // 3]
+        if index % 3 == 0:
+            return _cancel(pg_db, clock, order)
+        if index % 3 == 1:
+            return expiry.expire_order(pg_db.unit_of_work(), clock, order.id or 0)
+        return expiry.expire_overdue_orders(pg_db.unit_of_work(), clock, batch_size=3)
+
+    results = run_together(30, race)
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert all(isinstance(r, Conflict) for r in refused), results
+    final = {o.status for o in (_get(pg_db, order.id or 0) for order in orders)}
+    assert final <= {OrderStatus.CANCELLED, OrderStatus.TIMEOUT}
+    cancelled = sum(isinstance(r, Order) for r in results)
+    assert cancelled + len(refused) == len(orders)
+    assert stock_of(pg_db, product.id or 0) == 100

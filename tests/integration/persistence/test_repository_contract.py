@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 from attrs import evolve
 
@@ -10,8 +12,8 @@ from shop_core.accounts import RefreshToken
 from shop_core.catalogue import Shortfall, StockLine
 from shop_core.errors import AlreadyExists
 from shop_core.money import Money
-from shop_core.orders import OrderQuery, OrderStatus
-from shop_core.payments import CallbackOutcome, PaymentEvent, PaymentIntention
+from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
+from shop_core.payments import CallbackOutcome, PaymentEvent, PaymentIntention, PaymentState
 from shop_core.ports import IdempotencyRecord, UnitOfWork
 
 from .support import (
@@ -329,3 +331,84 @@ def test_expire_overdue_takes_the_earliest_deadlines_first(
         second = uow.orders.expire_overdue(later(5), 1, OrderStatus.TIMEOUT)
         uow.commit()
     assert ([o.id for o in first], [o.id for o in second]) == ([placed[2].id], [placed[1].id])
+
+
+def _opened(uow: UnitOfWork, order: Order, status: OrderStatus = OrderStatus.PENDING,
+            updated: datetime = NOW) -> Order:
+    """`order` with its payment opened, moved to `status` at `updated`."""
+    payment = PaymentIntention(f"pi_{order.id}", "https://pay.example/x")
+    with uow:
+        uow.orders.attach_payment(order.id or 0, payment, NOW)
+        moved = evolve(order, payment=payment, status=status, updated_at=updated)
+        uow.orders.update(moved, expected_status=OrderStatus.PENDING)
+        uow.commit()
+    return moved
+
+
+def test_due_for_inquiry_picks_overdue_then_due_soon_then_recent_unpaid_orders(
+        uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
+    user_id, pid = make_user().id or 0, make_product().id or 0
+
+    def order(expires: int, status: OrderStatus = OrderStatus.PENDING,
+              updated: int = 0) -> Order:
+        placed = place(uow, an_order(user_id, [a_line(pid)], expires=later(expires)))
+        return _opened(uow, placed, status, later(updated))
+
+    overdue = order(9)
+    due_soon = order(11)
+    order(30)  # not due yet
+    timed_out = order(5, OrderStatus.TIMEOUT, updated=5)
+    cancelled = order(20, OrderStatus.CANCELLED, updated=8)
+    order(-100, OrderStatus.TIMEOUT, updated=-100)  # out of the window
+    order(9, OrderStatus.SUCCESS, updated=1)  # paid
+    place(uow, an_order(user_id, [a_line(pid)], expires=later(1)))  # payment never opened
+
+    def due(now: int, *, since: int | None = -60, lead: int = 2,
+            limit: int = 10) -> list[int | None]:
+        with uow:
+            return [o.id for o in uow.orders.due_for_inquiry(InquirySelection(
+                now=later(now), lead=timedelta(minutes=lead),
+                since=later(since) if since is not None else None,
+                recheck=timedelta(minutes=10), limit=limit))]
+
+    assert due(10) == [overdue.id, due_soon.id, timed_out.id, cancelled.id]
+    assert due(10, limit=2) == [overdue.id, due_soon.id]
+    assert due(10, since=None, lead=0) == [overdue.id]
+    with uow:
+        uow.orders.note_payment_checked([overdue.id or 0, cancelled.id or 0], later(10))
+        uow.commit()
+    assert due(10) == [due_soon.id, timed_out.id]
+    assert due(21) == [due_soon.id, timed_out.id, cancelled.id]  # the recheck has passed
+    with uow:
+        stored = uow.orders.get(overdue.id or 0)
+    assert stored is not None and stored.payment_checked_at == later(10)
+
+
+def test_expire_overdue_lets_an_opened_payment_wait_for_an_answer_or_the_grace(
+        uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
+    user_id, pid = make_user().id or 0, make_product().id or 0
+    unopened = place(uow, an_order(user_id, [a_line(pid)], expires=later(5)))
+    asked = _opened(uow, place(uow, an_order(user_id, [a_line(pid)], expires=later(5))))
+    waiting = _opened(uow, place(uow, an_order(user_id, [a_line(pid)], expires=later(5))))
+    grace = timedelta(minutes=2)
+    with uow:
+        uow.orders.note_payment_checked([asked.id or 0], later(5))
+        uow.commit()
+    with uow:
+        assert {o.id for o in uow.orders.expire_overdue(
+            later(6), 10, OrderStatus.TIMEOUT, grace)} == {unopened.id, asked.id}
+        assert uow.orders.expire_overdue(later(6), 10, OrderStatus.TIMEOUT, grace) == []
+        assert {o.id for o in uow.orders.expire_overdue(
+            later(7), 10, OrderStatus.TIMEOUT, grace)} == {waiting.id}
+        uow.commit()
+
+
+def test_update_writes_the_payment_state_and_reference(
+        uow: UnitOfWork, make_user: UserMaker, make_product: ProductMaker) -> None:
+    order = place(uow, an_order(make_user().id or 0, [a_line(make_product().id or 0)]))
+    order.await_payment(PaymentState.AWAITING_KIOSK_PAYMENT, "7412589", later(1))
+    with uow:
+        assert uow.orders.update(order, expected_status=OrderStatus.PENDING)
+        uow.commit()
+    with uow:
+        assert uow.orders.get(order.id or 0) == order

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,9 +18,9 @@ from shop_adapters.sqlalchemy.tables import (
     orders,
 )
 from shop_core.money import Money
-from shop_core.orders import Order, OrderLine, OrderQuery, OrderStatus
+from shop_core.orders import InquirySelection, Order, OrderLine, OrderQuery, OrderStatus
 from shop_core.pagination import Page
-from shop_core.payments import PaymentIntention
+from shop_core.payments import PaymentIntention, PaymentState
 
 
 def _order(row: Row[Any], lines: Iterable[Row[Any]]) -> Order:
@@ -35,6 +35,8 @@ def _order(row: Row[Any], lines: Iterable[Row[Any]]) -> Order:
                               line.quantity) for line in lines),
         currency=row.currency, expires_at=row.expires_at, created_at=row.created_at,
         updated_at=row.updated_at, payment=payment, needs_refund=row.needs_refund,
+        payment_state=PaymentState(row.payment_state) if row.payment_state else None,
+        payment_reference=row.payment_reference, payment_checked_at=row.payment_checked_at,
         payment_method=row.payment_method,
     )
 
@@ -106,6 +108,38 @@ _MOVE_ORDER = (orders.update()
                .where(orders.c.id == sa.bindparam("order_id"),
                       orders.c.status == sa.bindparam("expected_status")))
 _ATTACH_PAYMENT = orders.update().where(orders.c.id == sa.bindparam("order_id"))
+_NOTE_PAYMENT_CHECKED = (orders.update()
+                         .where(orders.c.id.in_(sa.bindparam("order_ids", expanding=True)))
+                         .values(payment_checked_at=sa.bindparam("now")))
+_PENDING = OrderStatus.PENDING.value
+_SETTLED_UNPAID = (OrderStatus.TIMEOUT.value, OrderStatus.CANCELLED.value)
+
+
+@functools.cache
+def _due_for_inquiry(*, with_settled: bool) -> sa.Select[Any]:
+    """`InquirySelection.wants` in SQL. The deadline conditions walk
+    ix_orders_status_expires_at: a timed-out order's deadline is when it timed out, and a
+    cancelled one's lies after its cancellation, so `expires_at >= since` keeps the scan to
+    the window before `updated_at` decides."""
+    checked = orders.c.payment_checked_at
+    now: sa.BindParameter[datetime] = sa.bindparam("now")
+    rested = sa.or_(checked.is_(None), checked <= sa.bindparam("recheck_before"))
+    overdue = sa.and_(orders.c.status == _PENDING, orders.c.expires_at <= now,
+                      sa.or_(checked.is_(None), checked < orders.c.expires_at))
+    due_soon = sa.and_(orders.c.status == _PENDING, orders.c.expires_at > now,
+                       orders.c.expires_at <= sa.bindparam("due_before"), rested)
+    wanted = [overdue, due_soon]
+    if with_settled:
+        since: sa.BindParameter[datetime] = sa.bindparam("since")
+        wanted.append(sa.and_(orders.c.status.in_(_SETTLED_UNPAID),
+                              orders.c.expires_at >= since, orders.c.updated_at >= since,
+                              rested))
+    return (sa.select(orders)
+            .where(orders.c.intention_id.is_not(None), sa.or_(*wanted))
+            .order_by(sa.case((orders.c.status == _PENDING, 0), else_=1),
+                      orders.c.expires_at, orders.c.id)
+            .limit(sa.bindparam("limit")))
+
 
 
 class SqlOrderRepository(Repository):
@@ -114,6 +148,7 @@ class SqlOrderRepository(Repository):
             "user_id": order.user_id, "status": order.status.value, "currency": order.currency,
             "expires_at": order.expires_at, "needs_refund": order.needs_refund,
             "created_at": order.created_at, "updated_at": order.updated_at,
+            "payment_state": None, "payment_reference": None, "payment_checked_at": None,
             "payment_method": order.payment_method, **_payment_values(order.payment),
         }
         if self._dialect.is_postgresql:
@@ -158,6 +193,8 @@ class SqlOrderRepository(Repository):
         result = self._conn.execute(_MOVE_ORDER, {
             "order_id": order.id, "expected_status": expected_status.value,
             "status": order.status.value, "needs_refund": order.needs_refund,
+            "payment_state": order.payment_state.value if order.payment_state else None,
+            "payment_reference": order.payment_reference,
             "updated_at": order.updated_at})
         if result.rowcount != 1:
             return False
@@ -170,7 +207,22 @@ class SqlOrderRepository(Repository):
         self._conn.execute(_ATTACH_PAYMENT,
                            {"order_id": order_id, "updated_at": now, **_payment_values(payment)})
 
-    def expire_overdue(self, now: datetime, limit: int, target: OrderStatus) -> list[Order]:
+    def due_for_inquiry(self, selection: InquirySelection) -> list[Order]:
+        statement = _due_for_inquiry(with_settled=selection.since is not None)
+        rows = self._conn.execute(statement, {
+            "now": selection.now, "due_before": selection.now + selection.lead,
+            "since": selection.since, "recheck_before": selection.now - selection.recheck,
+            "limit": selection.limit}).all()
+        lines = self._lines_of([row.id for row in rows])
+        return [_order(row, lines.get(row.id, [])) for row in rows]
+
+    def note_payment_checked(self, order_ids: Sequence[int], now: datetime) -> None:
+        if order_ids:
+            self._conn.execute(_NOTE_PAYMENT_CHECKED,
+                               {"order_ids": list(order_ids), "now": now})
+
+    def expire_overdue(self, now: datetime, limit: int, target: OrderStatus,
+                       grace: timedelta = timedelta(0)) -> list[Order]:
         postgres = self._dialect.is_postgresql
         # Earliest deadline first, which walks ix_orders_status_expires_at and stops after
         # `limit` rows. Ordering by id alone walked the primary key past every order
@@ -181,9 +233,14 @@ class SqlOrderRepository(Repository):
         # external sort of every overdue order, per batch, most of each batch's time. Ties
         # on the deadline come in index (heap) order there instead, which is as fair.
         order = [orders.c.expires_at] if postgres else [orders.c.expires_at, orders.c.id]
+        # `Order.may_expire`: an opened payment waits for the provider's answer, or grace.
+        checked = orders.c.payment_checked_at
+        answered = sa.or_(orders.c.intention_id.is_(None), checked >= orders.c.expires_at,
+                          orders.c.expires_at <= now - grace)
         overdue = (
             sa.select(orders.c.id)
-            .where(orders.c.status == OrderStatus.PENDING.value, orders.c.expires_at <= now)
+            .where(orders.c.status == OrderStatus.PENDING.value, orders.c.expires_at <= now,
+                   answered)
             .order_by(*order).limit(limit)
         )
         if postgres:
@@ -201,7 +258,8 @@ class SqlOrderRepository(Repository):
         # Whole rows and lines come back: the orders' events carry them (one statement each,
         # as before, just wider).
         expired = sorted(self._conn.execute(
-            orders.update().where(chosen).values(status=target.value, updated_at=now)
+            orders.update().where(chosen).values(status=target.value, payment_state=None,
+                                                 updated_at=now)
             .returning(*orders.c)).all(), key=lambda row: row.id)
         if not expired:
             return []
