@@ -66,6 +66,19 @@ class Shortfall:
     available: int
 
 
+@frozen
+class Reservation:
+    """What a reservation did: everything, leaving `sold_out` products with no stock; or
+    nothing, for the `shortfalls`."""
+
+    shortfalls: tuple[Shortfall, ...] = ()
+    sold_out: tuple[Product, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.shortfalls
+
+
 class OutOfStock(Conflict):
     """One or more cart lines ask for more units than are available."""
 

@@ -119,3 +119,7 @@ class Unavailable(ShopError):
 
 class InvalidSignature(ShopError):
     """A payment callback's signature is missing or does not verify."""
+
+
+class TargetRefused(ShopError):
+    """A webhook target the shop will not send to (its scheme, or where it resolves to)."""

@@ -12,7 +12,8 @@ from typing import Protocol, runtime_checkable
 from attrs import frozen
 
 from shop_core.accounts import RefreshToken, User, UserQuery
-from shop_core.catalogue import Product, ProductQuery, Shortfall, StockLine
+from shop_core.catalogue import Product, ProductQuery, Reservation, StockLine
+from shop_core.events import Event
 from shop_core.ledger import Balance
 from shop_core.money import Money
 from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
@@ -25,6 +26,14 @@ from shop_core.payments import (
 )
 from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
 from shop_core.stock_audit import StockChange
+from shop_core.subscriptions import (
+    Attempt,
+    AttemptResult,
+    Claim,
+    Delivery,
+    DeliveryQuery,
+    Subscription,
+)
 
 
 class Clock(Protocol):
@@ -158,11 +167,11 @@ class ProductRepository(Protocol):
 
     def find(self, query: ProductQuery) -> Page[Product]: ...
 
-    def reserve(self, lines: Sequence[StockLine]) -> list[Shortfall]:
+    def reserve(self, lines: Sequence[StockLine]) -> Reservation:
         """Take every line's quantity from stock, all or nothing, atomically against
         concurrent callers, in ascending product-id order. Deleted products have no stock.
-        Returns [] when everything was reserved; otherwise reserves nothing and returns a
-        shortfall for each line that could not be met."""
+        When everything was reserved, the reservation names the products it left with none;
+        otherwise nothing is reserved and it holds a shortfall for each line not met."""
         ...
 
     def release(self, lines: Sequence[StockLine]) -> None:
@@ -206,11 +215,11 @@ class OrderRepository(Protocol):
     def expire_overdue(self, now: datetime, limit: int, target: OrderStatus,
                        grace: timedelta = timedelta(0),
                        among: Sequence[OrderStatus] = (OrderStatus.PENDING,),
-                       ) -> dict[int, list[StockLine]]:
+                       ) -> list[Order]:
         """Move up to `limit` orders in one of the statuses `among` that
-        `Order.may_expire(now, grace)` to `target`,
-        set-based, skipping rows another transaction holds; return each moved order's id with
-        the stock its lines held."""
+        `Order.may_expire(now, grace)` to `target`, set-based, skipping rows another
+        transaction holds; return the moved orders, as they are now, with their lines, in
+        id order."""
         ...
 
 
@@ -307,6 +316,93 @@ class IdempotencyKeyRepository(Protocol):
         ...
 
 
+class Outbox(Protocol):
+    """Events waiting to be handed to their subscribers, written with the change."""
+
+    def add(self, events: Sequence[Event]) -> None:
+        """Write `events` in this transaction, in one statement."""
+        ...
+
+    def take(self, limit: int) -> list[Event]:
+        """Up to `limit` events not yet handed out, oldest first, held by this transaction
+        (rows another transaction holds are skipped); `handed_out` releases them."""
+        ...
+
+    def handed_out(self, event_ids: Sequence[str], now: datetime) -> None: ...
+
+
+class SubscriptionRepository(Protocol):
+    def add(self, subscription: Subscription) -> Subscription: ...
+
+    def get(self, subscription_id: int) -> Subscription | None: ...
+
+    def find(self, page: PageRequest) -> Page[Subscription]:
+        """Oldest first."""
+        ...
+
+    def every(self) -> list[Subscription]:
+        """Every subscription, disabled ones too: their deliveries wait for a replay."""
+        ...
+
+    def delete(self, subscription_id: int) -> bool:
+        """Remove it with its deliveries; False if there was none."""
+        ...
+
+    def set_state(self, subscription_id: int, *, disabled_at: datetime | None,
+                  last_error: str | None) -> None:
+        """Record whether the target is disabled, and the last error it gave."""
+        ...
+
+
+class DeliveryRepository(Protocol):
+    def add(self, deliveries: Sequence[Delivery]) -> None:
+        """Write new deliveries in one statement."""
+        ...
+
+    def get(self, delivery_id: int) -> Delivery | None: ...
+
+    def find(self, query: DeliveryQuery) -> Page[Delivery]:
+        """One subscription's deliveries, newest first."""
+        ...
+
+    def attempts(self, delivery_ids: Sequence[int]) -> dict[int, list[Attempt]]:
+        """Every attempt of these deliveries, oldest first, in one query."""
+        ...
+
+    def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[Claim]:
+        """Lease up to `limit` deliveries due by `now` (pending, or in flight with a lapsed
+        lease) to this caller until `lease_until`, skipping rows another transaction holds.
+        Per subscriber and order, only the earliest event not yet settled is due, so each
+        receiver gets an order's events in the order they happened; deliveries to disabled
+        targets are not due."""
+        ...
+
+    def settle(self, delivery: Delivery, *, leased_until: datetime) -> bool:
+        """Write the delivery's outcome (status, attempts, next attempt, last result) if this
+        caller still holds its lease; False when the lease lapsed and another took it."""
+        ...
+
+    def add_attempt(self, attempt: Attempt) -> None: ...
+
+    def save(self, delivery: Delivery) -> None:
+        """Write the delivery's state unconditionally (a replay staff asked for)."""
+        ...
+
+
+class TargetCheck(Protocol):
+    def check(self, url: str) -> None:
+        """Raise `TargetRefused` unless the shop may send to `url` (scheme, and where the
+        name resolves to now)."""
+        ...
+
+
+class WebhookSender(Protocol):
+    def send(self, subscription: Subscription, event: Event) -> AttemptResult:
+        """POST the signed event to the subscription's target, with timeouts; never
+        raises for the target's failures, which the result describes."""
+        ...
+
+
 class UnitOfWork(abc.ABC):
     """One transaction over every repository. Leaving the `with` block without `commit()`
     rolls back. A unit of work may be entered again after it exits: each entry is a new
@@ -321,6 +417,9 @@ class UnitOfWork(abc.ABC):
     stock_audit: StockAuditRepository
     duty_log: DutyLogRepository
     reports: ReportRepository
+    outbox: Outbox
+    subscriptions: SubscriptionRepository
+    deliveries: DeliveryRepository
 
     def __enter__(self) -> UnitOfWork:
         return self

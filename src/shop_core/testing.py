@@ -19,11 +19,19 @@ from shop_core.catalogue import (
     Product,
     ProductOrdering,
     ProductQuery,
+    Reservation,
     Shortfall,
     StockLine,
     per_product,
 )
-from shop_core.errors import AlreadyExists, OutcomeUnknown, PaymentProviderError, ProviderRefused
+from shop_core.errors import (
+    AlreadyExists,
+    OutcomeUnknown,
+    PaymentProviderError,
+    ProviderRefused,
+    TargetRefused,
+)
+from shop_core.events import Event
 from shop_core.ledger import Balance
 from shop_core.money import Money
 from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
@@ -37,6 +45,15 @@ from shop_core.payments import (
 from shop_core.ports import IdempotencyRecord, UnitOfWork
 from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
 from shop_core.stock_audit import StockChange
+from shop_core.subscriptions import (
+    Attempt,
+    AttemptResult,
+    Claim,
+    Delivery,
+    DeliveryQuery,
+    DeliveryStatus,
+    Subscription,
+)
 
 T = TypeVar("T")
 
@@ -171,7 +188,13 @@ class _Store:
         self.idempotency: dict[tuple[int, str], IdempotencyRecord] = {}
         self.stock_changes: list[StockChange] = []
         self.duty_runs: dict[str, DutyRun] = {}
-        self.ids = {"users": 0, "products": 0, "orders": 0, "payment_events": 0}
+        # Each event with when it was handed out to its subscribers (None: not yet).
+        self.outbox: list[tuple[Event, datetime | None]] = []
+        self.subscriptions: dict[int, Subscription] = {}
+        self.deliveries: dict[int, Delivery] = {}
+        self.attempts: list[Attempt] = []
+        self.ids = {"users": 0, "products": 0, "orders": 0, "payment_events": 0,
+                    "subscriptions": 0, "deliveries": 0}
 
     def next_id(self, table: str) -> int:
         self.ids[table] += 1
@@ -306,7 +329,7 @@ class FakeProductRepository(_FakeRepository):
         return _page([copy.copy(p) for p in found], query.page.offset, query.page.page_size,
                      query.page)
 
-    def reserve(self, lines: Sequence[StockLine]) -> list[Shortfall]:
+    def reserve(self, lines: Sequence[StockLine]) -> Reservation:
         wanted = per_product(lines)  # a product named twice must be short on its total
         shortfalls = []
         for line in wanted:
@@ -314,10 +337,13 @@ class FakeProductRepository(_FakeRepository):
             available = 0 if product is None or product.is_deleted else product.stock
             if available < line.quantity:
                 shortfalls.append(Shortfall(line.product_id, line.quantity, available))
-        if not shortfalls:
-            for line in wanted:
-                self._s.products[line.product_id].stock -= line.quantity
-        return shortfalls
+        if shortfalls:
+            return Reservation(shortfalls=tuple(shortfalls))
+        for line in wanted:
+            self._s.products[line.product_id].stock -= line.quantity
+        return Reservation(sold_out=tuple(
+            copy.copy(self._s.products[line.product_id]) for line in wanted
+            if self._s.products[line.product_id].stock == 0))
 
     def release(self, lines: Sequence[StockLine]) -> None:
         for line in lines:
@@ -383,7 +409,7 @@ class FakeOrderRepository(_FakeRepository):
     def expire_overdue(self, now: datetime, limit: int, target: OrderStatus,
                        grace: timedelta = timedelta(0),
                        among: Sequence[OrderStatus] = (OrderStatus.PENDING,),
-                       ) -> dict[int, list[StockLine]]:
+                       ) -> list[Order]:
         # Earliest deadline first, as the database picks them.
         overdue = sorted((o for o in self._s.orders.values()
                           if o.status in among and o.may_expire(now, grace)),
@@ -392,7 +418,7 @@ class FakeOrderRepository(_FakeRepository):
             order.status = target
             order.payment_state = None
             order.updated_at = now
-        return {order.id or 0: order.stock_lines for order in overdue}
+        return sorted((copy.copy(order) for order in overdue), key=lambda o: o.id or 0)
 
 
 class FakePaymentEventRepository(_FakeRepository):
@@ -509,6 +535,153 @@ class FakeIdempotencyKeyRepository(_FakeRepository):
         return len(old)
 
 
+class FakeOutbox(_FakeRepository):
+
+    def add(self, events: Sequence[Event]) -> None:
+        self._s.outbox.extend((event, None) for event in events)
+
+    def take(self, limit: int) -> list[Event]:
+        return [event for event, handed_out in self._s.outbox if handed_out is None][:limit]
+
+    def handed_out(self, event_ids: Sequence[str], now: datetime) -> None:
+        ids = set(event_ids)
+        self._s.outbox = [(event, now if event.id in ids and at is None else at)
+                          for event, at in self._s.outbox]
+
+
+class FakeSubscriptionRepository(_FakeRepository):
+
+    def add(self, subscription: Subscription) -> Subscription:
+        stored = evolve(subscription, id=self._s.next_id("subscriptions"))
+        self._s.subscriptions[stored.id or 0] = stored
+        return copy.copy(stored)
+
+    def get(self, subscription_id: int) -> Subscription | None:
+        return _copy(self._s.subscriptions.get(subscription_id))
+
+    def find(self, page: PageRequest) -> Page[Subscription]:
+        found = sorted(self._s.subscriptions.values(), key=lambda s: s.id or 0)
+        return _page([copy.copy(s) for s in found], page.offset, page.page_size, page)
+
+    def every(self) -> list[Subscription]:
+        return [copy.copy(s) for s in sorted(self._s.subscriptions.values(),
+                                             key=lambda s: s.id or 0)]
+
+    def delete(self, subscription_id: int) -> bool:
+        if self._s.subscriptions.pop(subscription_id, None) is None:
+            return False
+        gone = {d.id for d in self._s.deliveries.values()
+                if d.subscription_id == subscription_id}
+        self._s.deliveries = {i: d for i, d in self._s.deliveries.items() if i not in gone}
+        self._s.attempts = [a for a in self._s.attempts if a.delivery_id not in gone]
+        return True
+
+    def set_state(self, subscription_id: int, *, disabled_at: datetime | None,
+                  last_error: str | None) -> None:
+        stored = self._s.subscriptions[subscription_id]
+        stored.disabled_at = disabled_at
+        stored.last_error = last_error
+
+
+_UNSETTLED = (DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT)
+
+
+class FakeDeliveryRepository(_FakeRepository):
+
+    def add(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            stored = evolve(delivery, id=self._s.next_id("deliveries"))
+            self._s.deliveries[stored.id or 0] = stored
+
+    def get(self, delivery_id: int) -> Delivery | None:
+        return _copy(self._s.deliveries.get(delivery_id))
+
+    def find(self, query: DeliveryQuery) -> Page[Delivery]:
+        found = sorted((d for d in self._s.deliveries.values()
+                        if d.subscription_id == query.subscription_id),
+                       key=lambda d: d.id or 0, reverse=True)
+        return _page([copy.copy(d) for d in found], query.page.offset, query.page.page_size,
+                     query.page)
+
+    def attempts(self, delivery_ids: Sequence[int]) -> dict[int, list[Attempt]]:
+        grouped: dict[int, list[Attempt]] = {}
+        for attempt in self._s.attempts:
+            if attempt.delivery_id in delivery_ids:
+                grouped.setdefault(attempt.delivery_id, []).append(attempt)
+        return grouped
+
+    def claim_due(self, now: datetime, limit: int, lease_until: datetime) -> list[Claim]:
+        events = {event.id: event for event, _ in self._s.outbox}
+        sequence = {event.id: number for number, (event, _) in enumerate(self._s.outbox)}
+        claims: list[Claim] = []
+        for delivery in sorted(self._s.deliveries.values(),
+                               key=lambda d: (sequence[d.event_id], d.id or 0)):
+            if len(claims) == limit:
+                break
+            subscription = (self._s.subscriptions.get(delivery.subscription_id)
+                            if delivery.subscription_id is not None else None)
+            if not self._due(delivery, now) or (
+                    subscription is not None and subscription.disabled_at is not None):
+                continue
+            if any(other.subscriber == delivery.subscriber
+                   and other.order_id is not None and other.order_id == delivery.order_id
+                   and sequence[other.event_id] < sequence[delivery.event_id]
+                   and other.status in _UNSETTLED for other in self._s.deliveries.values()):
+                continue  # an earlier event of this order is still on its way there
+            delivery.status = DeliveryStatus.IN_FLIGHT
+            delivery.lease_until = lease_until
+            claims.append(Claim(copy.copy(delivery), events[delivery.event_id],
+                                _copy(subscription)))
+        return claims
+
+    @staticmethod
+    def _due(delivery: Delivery, now: datetime) -> bool:
+        if delivery.status is DeliveryStatus.PENDING:
+            return delivery.next_attempt_at <= now
+        return (delivery.status is DeliveryStatus.IN_FLIGHT
+                and delivery.lease_until is not None and delivery.lease_until <= now)
+
+    def settle(self, delivery: Delivery, *, leased_until: datetime) -> bool:
+        stored = self._s.deliveries.get(delivery.id or 0)
+        if (stored is None or stored.status is not DeliveryStatus.IN_FLIGHT
+                or stored.lease_until != leased_until):
+            return False
+        self._s.deliveries[stored.id or 0] = copy.copy(delivery)
+        return True
+
+    def add_attempt(self, attempt: Attempt) -> None:
+        self._s.attempts.append(attempt)
+
+    def save(self, delivery: Delivery) -> None:
+        self._s.deliveries[delivery.id or 0] = copy.copy(delivery)
+
+
+class FakeTargetCheck:
+    """Refuses the targets in `refused`; every other URL passes."""
+
+    def __init__(self, refused: Iterable[str] = ()) -> None:
+        self.refused = set(refused)
+
+    def check(self, url: str) -> None:
+        if url in self.refused:
+            raise TargetRefused(f"The shop does not send to {url}.")
+
+
+class FakeWebhookSender:
+    """Records what it sent; `answers` (a queue of results) says how each try goes, and
+    an empty queue means delivered."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, Event]] = []
+        self.answers: list[AttemptResult] = []
+
+    def send(self, subscription: Subscription, event: Event) -> AttemptResult:
+        self.sent.append((subscription.id or 0, event))
+        if self.answers:
+            return self.answers.pop(0)
+        return AttemptResult(delivered=True, duration_ms=1, status_code=200)
+
+
 class FakeUnitOfWork(UnitOfWork):
     """A single-threaded in-memory database: rollback restores the snapshot taken on entry."""
 
@@ -528,6 +701,9 @@ class FakeUnitOfWork(UnitOfWork):
         self.stock_audit = FakeStockAuditRepository(self)
         self.duty_log = FakeDutyLogRepository(self)
         self.reports = FakeReportRepository(self)
+        self.outbox = FakeOutbox(self)
+        self.subscriptions = FakeSubscriptionRepository(self)
+        self.deliveries = FakeDeliveryRepository(self)
 
     def __enter__(self) -> FakeUnitOfWork:
         if self._snapshot is not None:

@@ -149,10 +149,10 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 def _register_blueprints(app: Flask, settings: Settings) -> None:
     from shop_web import payments
-    from shop_web.api import auth, docs, health, orders, products, profile
+    from shop_web.api import auth, docs, health, orders, products, profile, webhooks
     from shop_web.extensions import api
 
-    for module in (auth, profile, products, orders, health):
+    for module in (auth, profile, products, orders, webhooks, health):
         api.register_blueprint(module.blueprint)
     app.register_blueprint(docs.blueprint)
     api.register_blueprint(payments.blueprint)

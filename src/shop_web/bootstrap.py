@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -9,10 +11,20 @@ from typing import TYPE_CHECKING, Any
 from attrs import define, evolve, field
 from flask import current_app
 
-from shop_adapters.jobs.periodic import PRUNE_KEYS_DUTY, RECONCILE_DUTY, SWEEP_DUTY, PeriodicDuty
+from shop_adapters.jobs.periodic import (
+    DELIVERY_DUTY,
+    PRUNE_KEYS_DUTY,
+    RECONCILE_DUTY,
+    SWEEP_DUTY,
+    PeriodicDuty,
+    together,
+)
 from shop_adapters.passwords import Argon2PasswordHasher
 from shop_adapters.paymob.settings import PaymobSettings
 from shop_adapters.sqlalchemy.database import Database
+from shop_adapters.webhooks.sender import HttpWebhookSender
+from shop_adapters.webhooks.targets import TargetPolicy
+from shop_core.accounts import User
 from shop_core.clock import SystemClock
 from shop_core.orders import Order
 from shop_core.ports import (
@@ -24,7 +36,10 @@ from shop_core.ports import (
     PaymentLookup,
     PaymentOperations,
     UnitOfWork,
+    WebhookSender,
 )
+from shop_core.subscriptions import Handler, RetryPolicy
+from shop_core.use_cases.delivery import deliver_everything
 from shop_core.use_cases.expiry import (
     NO_GRACE,
     SWEEP_BATCH_SIZE,
@@ -37,7 +52,9 @@ from shop_core.use_cases.ordering import OrderingServices
 from shop_core.use_cases.reconciliation import ReconcilePolicy, Reconciler, ReconcileReport
 from shop_web.config import Settings
 from shop_web.metrics import MeteredGateway, MeteredLookup, MovementMetrics, watch_pools
-from shop_web.services import Accounts, Catalogue, Orders
+from shop_web.services import Accounts, Catalogue, Orders, Webhooks
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from shop_adapters.paymob.sandbox import SandboxLedger
@@ -80,9 +97,16 @@ class Shop:
     # nothing is reconciled and expiry is exact.
     lookup: PaymentLookup | None = None
     redis: Any = None
+    targets: TargetPolicy = field(default=TargetPolicy(production=True))
+    webhook_sender: WebhookSender | None = None
+    retry_policy: RetryPolicy = RetryPolicy()
+    # In-process subscribers besides the shop's own e-mail (a test's, an embedding service's).
+    extra_handlers: tuple[Handler, ...] = ()
     accounts: Accounts = field(init=False)
     catalogue: Catalogue = field(init=False)
     orders: Orders = field(init=False)
+    webhooks: Webhooks = field(init=False)
+    handlers: tuple[Handler, ...] = field(init=False)
     reconciler: Reconciler | None = field(init=False)
     duties: tuple[PeriodicDuty, ...] = field(init=False)
 
@@ -95,6 +119,10 @@ class Shop:
             payment_timeout=self.settings.order_payment_timeout,
             methods=self.settings.payment_methods), self.closer,
             OperationServices(self.operations, self.clock))
+        self.webhooks = Webhooks(self.uow, self.clock, self.targets)
+        if self.webhook_sender is None:
+            self.webhook_sender = HttpWebhookSender(self.targets)
+        self.handlers = (*_mail_handlers(self), *self.extra_handlers)
         self.reconciler = None if self.lookup is None else Reconciler(
             self.uow, self.lookup, self.clock, self._reconcile_policy())
         sweep = PeriodicDuty(SWEEP_DUTY, self.expire_overdue_orders, self.database.exclusively,
@@ -102,9 +130,15 @@ class Shop:
         prune = PeriodicDuty(PRUNE_KEYS_DUTY, self.prune_idempotency_keys,
                              self.database.exclusively, PRUNE_KEYS_INTERVAL_SECONDS,
                              "Pruned %d idempotency keys past their day")
-        self.duties = (sweep, prune) if self.reconciler is None else (sweep, prune, PeriodicDuty(
+        # Shared, not exclusive: row locks share the outbox and the deliveries out among
+        # every process doing it.
+        delivery = PeriodicDuty(DELIVERY_DUTY, self.deliver_events, together,
+                                self.settings.event_delivery_interval,
+                                "Handed out or delivered %d events")
+        reconcile = () if self.reconciler is None else (PeriodicDuty(
             RECONCILE_DUTY, lambda: self.reconcile().changed, self.database.exclusively,
-            self.settings.reconcile_interval, "Reconciliation changed %d orders"))
+            self.settings.reconcile_interval, "Reconciliation changed %d orders"),)
+        self.duties = (sweep, prune, *reconcile, delivery)
 
     def _reconcile_policy(self) -> ReconcilePolicy:
         policy = ReconcilePolicy(grace=self.settings.reconcile_grace)
@@ -161,6 +195,15 @@ class Shop:
         """Delete the idempotency keys older than a day; returns how many."""
         return prune_keys(self.uow(), self.clock)
 
+    def deliver_events(self) -> int:
+        """Hand out the outbox and send the deliveries due, in this process; how many."""
+        return deliver_everything(self.uow(), self.clock, self.handlers,
+                                  sender=self.webhook_sender, policy=self.retry_policy)
+
+    def customer(self, user_id: int) -> User | None:
+        with self.reader() as uow:
+            return uow.users.get(user_id)
+
     @property
     def queue_name(self) -> str:
         from shop_adapters.jobs.queue import DEFAULT_QUEUE, RqExpiryScheduler
@@ -184,6 +227,24 @@ def bind(app: Any, shop: Shop) -> None:
 _EXTENSION = "shop"
 
 
+def _mail_handlers(shop: Shop) -> tuple[Handler, ...]:
+    """The customers' e-mails: through SMTP_URL; without it, into the log, except in
+    production, where they are not sent (and the start-up log says so)."""
+    from shop_adapters.mail.orders import OrderMail
+    from shop_adapters.mail.smtp import LogMailer, Mailer, SmtpMailer
+
+    settings = shop.settings
+    mailer: Mailer
+    if settings.smtp_url:
+        mailer = SmtpMailer(settings.smtp_url)
+    elif settings.is_production:
+        log.warning("SMTP_URL is not set: customers get no e-mail")
+        return ()
+    else:
+        mailer = LogMailer()
+    return (OrderMail(mailer, shop.customer, sender=settings.mail_from).handler(),)
+
+
 def paymob_settings(settings: Settings) -> PaymobSettings:
     return PaymobSettings(
         api_base=settings.paymob_base_url,
@@ -201,11 +262,12 @@ def paymob_settings(settings: Settings) -> PaymobSettings:
 
 def build_shop(settings: Settings, *, clock: Clock | None = None,
                gateway: PaymentGateway | None = None,
-               operations: PaymentOperations | None = None) -> Shop:
+               operations: PaymentOperations | None = None,
+               handlers: Sequence[Handler] = ()) -> Shop:
     """Wire the real adapters for `settings`. `clock`, `gateway` and `operations` may be
     replaced by tests and benchmarks (a replacement gateway that also closes intentions and
-    answers inquiries, like `shop_core.testing.FakePaymentGateway`, does those too);
-    everything else is real."""
+    answers inquiries, like `shop_core.testing.FakePaymentGateway`, does those too), and
+    `handlers` subscribe in-process; everything else is real."""
     clock = clock or SystemClock()
     paymob = paymob_settings(settings)
     if gateway is None:
@@ -224,7 +286,10 @@ def build_shop(settings: Settings, *, clock: Clock | None = None,
                 clock=clock, hasher=hasher, gateway=MeteredGateway(gateway),
                 scheduler=scheduler, paymob=paymob, operations=operations, closer=closer,
                 lookup=MeteredLookup(lookup) if lookup is not None else None,
-                redis=redis_client)
+                redis=redis_client,
+                targets=TargetPolicy(production=settings.is_production),
+                retry_policy=RetryPolicy(lease=settings.event_delivery_lease),
+                extra_handlers=tuple(handlers))
 
 
 def _gateway(settings: Settings, paymob: PaymobSettings, clock: Clock) -> PaymentGateway:

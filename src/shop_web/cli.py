@@ -144,6 +144,13 @@ def expire_orders() -> None:
     click.echo(f"Expired {_shop().expire_overdue_orders()} orders.")
 
 
+@main.command("deliver-events")
+def deliver_events() -> None:
+    """Hand out the outbox and send every delivery due now (what every background process
+    does each second), in this process."""
+    click.echo(f"Handed out or delivered {_shop().deliver_events()} events.")
+
+
 @main.group()
 def paymob() -> None:
     """Paymob set-up commands."""

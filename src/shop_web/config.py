@@ -71,6 +71,10 @@ class Settings:
     metrics_token: str = field(default="", repr=_secret_repr)
     log_format: str = "text"
     cors_origins: tuple[str, ...] = ()
+    smtp_url: str = field(default="", repr=_secret_repr)
+    mail_from: str = "shop@localhost"
+    event_delivery_interval: float = 1.0
+    event_delivery_lease: timedelta = timedelta(minutes=5)
 
     @property
     def is_production(self) -> bool:
@@ -152,6 +156,13 @@ class Settings:
             "log_format": env.get("LOG_FORMAT", "text"),
             "cors_origins": tuple(origin.strip().rstrip("/") for origin in
                                   env.get("CORS_ORIGINS", "").split(",") if origin.strip()),
+            "smtp_url": env.get("SMTP_URL", ""),
+            "mail_from": env.get("MAIL_FROM", "shop@localhost"),
+            "event_delivery_interval": float(
+                env.get("EVENT_DELIVERY_INTERVAL_SECONDS", "1")),
+            # How long a sender may take over a batch before others send it again.
+            "event_delivery_lease": timedelta(
+                seconds=_int(env, "EVENT_DELIVERY_LEASE_SECONDS", 300)),
         }
         return cls(**values).validated()
 
@@ -174,6 +185,8 @@ class Settings:
             raise ConfigurationError("CORS_ORIGINS lists origins; '*' is never allowed.")
         if self.password_hash_profile == "cheap" and self.is_production:
             raise ConfigurationError("Production never hashes passwords with the cheap profile.")
+        if self.smtp_url and not self.smtp_url.startswith(("smtp://", "smtps://")):
+            raise ConfigurationError("SMTP_URL must start with smtp:// or smtps://.")
         try:
             account = self.paymob_account
         except MismatchedKeys as mismatch:

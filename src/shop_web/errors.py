@@ -24,6 +24,7 @@ from shop_core.errors import (
     PaymentProviderError,
     PermissionDenied,
     ShopError,
+    TargetRefused,
     Unavailable,
     ValidationError,
 )
@@ -42,6 +43,7 @@ STATUS_FOR_ERROR: dict[type[ShopError], int] = {
     Conflict: 409,
     AlreadyExists: 409,
     IdempotencyMismatch: 422,
+    TargetRefused: 400,
     PaymentProviderError: 502,
     Unavailable: 503,
 }

@@ -74,6 +74,15 @@ class _ShopState(Collector):
             yield GaugeMetricFamily(
                 "shop_orders_pending_past_deadline", "Pending orders whose deadline has "
                 "passed (expiry is behind).", value=backlog.overdue_pending)
+            yield GaugeMetricFamily(
+                "shop_events_waiting", "Order events not yet handed to their subscribers.",
+                value=backlog.events_waiting)
+            yield GaugeMetricFamily(
+                "shop_event_deliveries_due", "Event deliveries due and not yet sent.",
+                value=backlog.deliveries_due)
+            yield GaugeMetricFamily(
+                "shop_webhooks_disabled", "Webhook targets disabled after failing for a day.",
+                value=backlog.webhooks_disabled)
         yield database_up
         if self.shop.redis is not None:
             yield GaugeMetricFamily("shop_redis_up", "1 when Redis answered this scrape.",

@@ -15,8 +15,17 @@ from shop_core.accounts import RefreshToken, User
 from shop_core.catalogue import Product
 from shop_core.orders import Order
 from shop_core.payments import CallbackOutcome, PaymentCallback, PaymentEvent
-from shop_core.ports import Clock, IntentionCloser, PasswordHasher, UnitOfWork
-from shop_core.use_cases import accounts, cancelling, catalogue, operations, ordering, payments
+from shop_core.ports import Clock, IntentionCloser, PasswordHasher, TargetCheck, UnitOfWork
+from shop_core.subscriptions import Delivery, Subscription
+from shop_core.use_cases import (
+    accounts,
+    cancelling,
+    catalogue,
+    operations,
+    ordering,
+    payments,
+    subscriptions,
+)
 
 
 def new_token_id() -> str:
@@ -121,3 +130,22 @@ class Orders:
 
     def capture(self, command: operations.Capture) -> PaymentEvent:
         return operations.capture_order(self.uow(), self.money, command)
+
+
+@frozen
+class Webhooks:
+    """Staff's changes to webhook subscriptions."""
+
+    uow: Callable[[], UnitOfWork]
+    clock: Clock
+    targets: TargetCheck
+
+    def subscribe(self, command: subscriptions.Subscribe) -> Subscription:
+        return subscriptions.subscribe(self.uow(), self.clock, self.targets, command)
+
+    def unsubscribe(self, subscription_id: int) -> None:
+        subscriptions.unsubscribe(self.uow(), subscription_id)
+
+    def replay(self, subscription_id: int, delivery_id: int) -> Delivery:
+        return subscriptions.replay_delivery(self.uow(), self.clock, subscription_id,
+                                             delivery_id)

@@ -131,7 +131,7 @@ class _OrderPlacedDuringEdit(FakeProductRepository):
 
     def get(self, product_id: int):  # type: ignore[no-untyped-def]
         product = super().get(product_id)
-        assert self.reserve([StockLine(product_id, 3)]) == []
+        assert self.reserve([StockLine(product_id, 3)]).complete
         return product
 
 

@@ -251,3 +251,37 @@ def test_an_authorization_being_captured_does_not_expire_meanwhile(
     shop.operations.before_answer = sweep_first
     capture_order(shop.uow, shop.operation_services, Capture(authorized.id or 0, STAFF))
     assert amounts(shop, authorized) == ("200.00", "0.00", OrderStatus.SUCCESS)
+
+
+def announced(shop: Shop, order: Order) -> list[tuple[str, str | None, str]]:
+    """The order's money events: type, the amount refunded, and the order's status then."""
+    return [(event.type.value, event.data.get("amount"), event.data["status"])
+            for event, _ in shop.uow.store.outbox
+            if event.order_id == order.id and event.type.value in (
+                "order.paid", "order.refunded", "order.voided")]
+
+
+def test_each_refund_is_announced_with_its_amount_once(shop: Shop, paid: Order) -> None:
+    refund(shop, paid, "50.00")
+    refund(shop, paid)
+    assert announced(shop, paid) == [("order.paid", None, "success"),
+                                     ("order.refunded", "50.00", "success"),
+                                     ("order.refunded", "150.00", "refunded")]
+
+
+def test_a_refused_refund_announces_nothing(shop: Shop, paid: Order) -> None:
+    shop.operations.answer = "refuse"
+    with pytest.raises(PaymentProviderError):
+        refund(shop, paid, "50.00")
+    assert announced(shop, paid) == [("order.paid", None, "success")]
+
+
+def test_a_void_is_announced(shop: Shop, paid: Order) -> None:
+    void_order(shop.uow, shop.operation_services, Void(paid.id or 0, STAFF))
+    assert announced(shop, paid)[-1] == ("order.voided", None, "voided")
+
+
+def test_a_capture_announces_the_payment(shop: Shop, authorized: Order) -> None:
+    assert announced(shop, authorized) == []  # an authorization is no payment
+    capture_order(shop.uow, shop.operation_services, Capture(authorized.id or 0, STAFF, None))
+    assert announced(shop, authorized) == [("order.paid", None, "success")]

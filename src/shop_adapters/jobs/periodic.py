@@ -1,6 +1,7 @@
-"""Duties a shop process does every few seconds, one process at a time: the expiry sweep,
-reconciliation (asking the payment provider about payments whose callback may be lost), and
-pruning the idempotency keys past their day.
+"""Duties a shop process does every few seconds: the expiry sweep, reconciliation (asking
+the payment provider about payments whose callback may be lost) and pruning the idempotency
+keys past their day, one process at a time; and the delivery of events, every process at
+once, each its own share.
 
 Deadlines live in the database, so the sweep needs nothing but the database: an order whose
 expiry job was never queued (Redis was down) or was lost (Redis came back empty) times out at
@@ -12,8 +13,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from shop_core.errors import Unavailable
 
@@ -21,7 +22,15 @@ log = logging.getLogger(__name__)
 
 SWEEP_DUTY = "shop:expiry-sweep"
 PRUNE_KEYS_DUTY = "shop:idempotency-prune"
+DELIVERY_DUTY = "shop:event-delivery"
 RECONCILE_DUTY = "shop:reconciliation"
+
+
+@contextmanager
+def together(duty: str) -> Iterator[bool]:
+    """The `exclusively` of a duty every process may do at once: one whose rows are shared
+    out by locks (PostgreSQL's SKIP LOCKED; SQLite's one writer at a time)."""
+    yield True
 
 
 class PeriodicDuty:

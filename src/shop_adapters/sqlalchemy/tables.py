@@ -237,3 +237,80 @@ duty_runs = sa.Table(
     sa.Column("finished_at", UTCDateTime, nullable=False),
     sa.Column("done", sa.Integer, nullable=False),
 )
+
+# The transactional outbox: each event written in the transaction of the change it describes.
+# `sequence` orders them (an order's changes commit one after another, its row being locked).
+outbox_events = sa.Table(
+    "outbox_events", metadata,
+    sa.Column("sequence", sa.Integer, primary_key=True),
+    sa.Column("id", sa.String(36), nullable=False),
+    sa.Column("type", sa.String(64), nullable=False),
+    # No foreign key: writing an event must not take another lock, and events are a record.
+    sa.Column("order_id", sa.Integer, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    # When its deliveries were written (NULL: still to hand out).
+    sa.Column("handed_out_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("id"),
+    sa.Index("ix_outbox_events_handed_out_at_sequence", "handed_out_at", "sequence"),
+)
+
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("events", sa.Text, nullable=False),  # event type names, space-separated
+    sa.Column("description", sa.String(500), nullable=False),
+    # Kept as it is: the shop signs with it. Never logged, shown to staff once.
+    sa.Column("secret", sa.String(128), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("disabled_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+)
+
+DELIVERY_STATUSES = ("pending", "in_flight", "delivered", "failed")
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("event_sequence", sa.Integer, sa.ForeignKey("outbox_events.sequence"),
+              nullable=False),
+    sa.Column("event_id", sa.String(36), nullable=False),
+    sa.Column("event_type", sa.String(64), nullable=False),
+    # "webhook:<id>" or "handler:<name>"; with order_id, what event order is kept within.
+    sa.Column("subscriber", sa.String(140), nullable=False),
+    sa.Column("subscription_id", sa.Integer,
+              sa.ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("order_id", sa.Integer, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("due_since", UTCDateTime, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=False),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_status_code", sa.Integer, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.CheckConstraint(
+        "status IN (" + ", ".join(f"'{status}'" for status in DELIVERY_STATUSES) + ")",
+        name="status_known",
+    ),
+    # What is due; and, per subscriber and order, whether an earlier event is unsettled.
+    sa.Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_subscriber_order_id_event_sequence",
+             "subscriber", "order_id", "event_sequence"),
+    # A subscription's deliveries, newest first.
+    sa.Index("ix_webhook_deliveries_subscription_id_id", "subscription_id", "id"),
+)
+
+webhook_attempts = sa.Table(
+    "webhook_attempts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("delivery_id", sa.Integer,
+              sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("attempted_at", UTCDateTime, nullable=False),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+)

@@ -70,6 +70,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.stock_audit = repos.SqlStockAuditRepository(self)
         self.duty_log = repos.SqlDutyLogRepository(self)
         self.reports = repos.SqlReportRepository(self)
+        self.outbox = repos.SqlOutbox(self)
+        self.subscriptions = repos.SqlSubscriptionRepository(self)
+        self.deliveries = repos.SqlDeliveryRepository(self)
 
     @property
     def connection(self) -> Connection:

@@ -18,6 +18,7 @@ from shop_core.errors import (
     NotFound,
     PaymentProviderError,
 )
+from shop_core.events import EventType
 from shop_core.orders import (
     CartLine,
     Order,
@@ -36,7 +37,7 @@ from shop_core.ports import (
     PaymentGateway,
     UnitOfWork,
 )
-from shop_core.use_cases.transitions import move
+from shop_core.use_cases.transitions import announce, move, publish_sold_out
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +107,8 @@ def place_order(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder
 
 def _reserve_and_save(uow: UnitOfWork, services: OrderingServices, command: PlaceOrder,
                       cart: Sequence[CartLine], customer: User) -> tuple[Order, Offer]:
-    """Transaction one: the `pending` order, its reservation, and the payment methods it
-    is opened with."""
+    """Transaction one: the `pending` order, its reservation, its events, and the payment
+    methods it is opened with."""
     with uow:
         offer = services.payment_methods.offer(command.payment_method, customer)
         products = uow.products.get_many(line.product_id for line in cart)
@@ -115,11 +116,16 @@ def _reserve_and_save(uow: UnitOfWork, services: OrderingServices, command: Plac
         now = services.clock.now()
         order = uow.orders.add(new_order(command.user_id, lines, now, now + offer.window,
                                          command.payment_method))
+        announce(uow, EventType.ORDER_PLACED, order, now)
         # Reserve last, right before the commit: the product rows stay locked for as short
-        # a time as possible, which is what bounds the rate of a popular product.
-        shortfalls = uow.products.reserve(stock_lines(lines))
-        if shortfalls:
-            raise OutOfStock(shortfalls)  # leaving the block rolls the order back too
+        # a time as possible, which is what bounds the rate of a popular product. (So the
+        # event is written before; only a sell-out, once per product, writes more while the
+        # rows are held.)
+        reservation = uow.products.reserve(stock_lines(lines))
+        if not reservation.complete:
+            # Leaving the block rolls the order and its event back too.
+            raise OutOfStock(reservation.shortfalls)
+        publish_sold_out(uow, reservation, order, now)
         uow.commit()
         return order, offer
 

@@ -13,11 +13,12 @@ from datetime import datetime
 from attrs import evolve
 
 from shop_core.catalogue import OutOfStock
+from shop_core.events import EventType
 from shop_core.ledger import Balance, Movement, Result
 from shop_core.orders import Order, OrderEvent, OrderStatus, transition_for
 from shop_core.payments import PaymentEvent
 from shop_core.ports import Clock, UnitOfWork
-from shop_core.use_cases.transitions import flag_for_refund, move, write_balance
+from shop_core.use_cases.transitions import announce, flag_for_refund, move, write_balance
 
 # A conditional update can lose to a concurrent writer; each attempt reloads and decides
 # again, and one writer always wins, so few are ever needed.
@@ -64,9 +65,21 @@ def book(uow: UnitOfWork, order: Order, entry: PaymentEvent, held: int, now: dat
         order.needs_refund = balance.paid - balance.refunded > kept
     if event is not None and stock_gone:
         return flag_for_refund(uow, order, now, read_balance=read)
+    refunded = _refunded(entry)
     if event is not None:
-        return move(uow, order, event, now, read_balance=read) is not None
-    return write_balance(uow, order, now, read)
+        return move(uow, order, event, now, read_balance=read, **refunded) is not None
+    if not write_balance(uow, order, now, read):
+        return False
+    if refunded:  # a partial refund: no move of the table, but an event all the same
+        announce(uow, EventType.ORDER_REFUNDED, order, now, **refunded)
+    return True
+
+
+def _refunded(entry: PaymentEvent) -> dict[str, str]:
+    """What an `order.refunded` event adds to the order's snapshot: the amount that went back."""
+    if entry.movement is Movement.REFUND and entry.result is Result.SUCCEEDED:
+        return {"amount": entry.amount.format()}
+    return {}
 
 
 def settle_reserved(uow: UnitOfWork, clock: Clock, entry_id: int, result: Result,

@@ -3,16 +3,23 @@
 Every state change (a callback, an expiry, a failed gateway, and the refunds, voids and
 cancellations to come) is a row of the transition table in `shop_core.orders`, carried out
 here: the status is written only if it is still the one the writer read, and the stock
-moves as the transition says in the same transaction. A new event joins by adding its rows
-to the table; its use case calls `move` and never repeats this sequence."""
+moves as the transition says in the same transaction, and so does the event it announces
+(`shop_core.events.ANNOUNCED`) in the outbox. A new event joins by adding its rows to the
+table and its line to ANNOUNCED; its use case calls `move` and never repeats this sequence.
+A change that is no move of the table (an order placed, a partial refund) calls `announce`.
+
+Each path writes its events in one statement: one more round trip per change, and one per
+batch for the set-based expiry."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import chain
+from typing import Any
 
-from shop_core.catalogue import OutOfStock, StockLine, per_product
+from shop_core.catalogue import OutOfStock, Product, Reservation, StockLine, per_product
+from shop_core.events import ANNOUNCED, Event, EventType, order_event, product_event
 from shop_core.ledger import Balance
 from shop_core.orders import (
     Order,
@@ -27,8 +34,9 @@ from shop_core.ports import UnitOfWork
 
 
 def move(uow: UnitOfWork, order: Order, event: OrderEvent, now: datetime, *,
-         read_balance: Balance | None = None) -> Transition | None:
-    """Move `order` (as read in `uow`'s transaction) by `event`, and settle its stock.
+         read_balance: Balance | None = None, **details: Any) -> Transition | None:
+    """Move `order` (as read in `uow`'s transaction) by `event`, settle its stock, and
+    write the event the move announces (with `details`, JSON-ready, beside the order).
     A caller that changed `order.balance` passes the balance it read as `read_balance`: the
     new one is written with the status, only if the stored one is still that.
 
@@ -40,13 +48,17 @@ def move(uow: UnitOfWork, order: Order, event: OrderEvent, now: datetime, *,
     of it may have been taken."""
     transition = transition_for(order.status, event)
     previous = order.status
+    sold_out: list[Product] = []
     if transition.stock is StockEffect.RETAKE:
-        _take_effect(uow, transition, order.stock_lines)
+        sold_out = _take_effect(uow, transition, order.stock_lines)
     order.apply(event, now)
     if not uow.orders.update(order, expected_status=previous, expected_balance=read_balance):
         return None
     if transition.stock is StockEffect.RELEASE:
         _take_effect(uow, transition, order.stock_lines)
+    announced = ANNOUNCED.get(event)
+    events = [order_event(announced, order, now, **details)] if announced is not None else []
+    _publish(uow, [*events, *sold_out_events(sold_out, order, now)])
     return transition
 
 
@@ -62,7 +74,10 @@ def move_overdue(uow: UnitOfWork, now: datetime, limit: int,
     assert all(transition_for(s, OrderEvent.EXPIRED) == transition for s in statuses)
     moved = uow.orders.expire_overdue(now, limit, transition.target, grace, statuses)
     if moved:
-        _take_effect(uow, transition, per_product(chain.from_iterable(moved.values())))
+        _take_effect(uow, transition,
+                     per_product(chain.from_iterable(order.stock_lines for order in moved)))
+        announced = ANNOUNCED[OrderEvent.EXPIRED]
+        _publish(uow, [order_event(announced, order, now) for order in moved])
     return len(moved)
 
 
@@ -71,8 +86,11 @@ def flag_for_refund(uow: UnitOfWork, order: Order, now: datetime, *,
     """Mark `order` paid-but-not-honoured, keeping its status; False when another writer
     changed the status (or balance) since it was read (nothing is written then)."""
     order.flag_for_refund(now)
-    return uow.orders.update(order, expected_status=order.status,
-                             expected_balance=read_balance)
+    if not uow.orders.update(order, expected_status=order.status,
+                             expected_balance=read_balance):
+        return False
+    announce(uow, EventType.ORDER_NEEDS_REFUND, order, now)
+    return True
 
 
 def write_balance(uow: UnitOfWork, order: Order, now: datetime, read_balance: Balance) -> bool:
@@ -83,10 +101,37 @@ def write_balance(uow: UnitOfWork, order: Order, now: datetime, read_balance: Ba
                              expected_balance=read_balance)
 
 
-def _take_effect(uow: UnitOfWork, transition: Transition, lines: Sequence[StockLine]) -> None:
+def announce(uow: UnitOfWork, event_type: EventType, order: Order, now: datetime,
+             **details: Any) -> None:
+    """Write the event of a change to `order` made in this transaction; `details`
+    (JSON-ready) join the order's snapshot."""
+    _publish(uow, [order_event(event_type, order, now, **details)])
+
+
+def publish_sold_out(uow: UnitOfWork, reservation: Reservation, order: Order,
+                     now: datetime) -> None:
+    """`product.out_of_stock` for each product `reservation` (for `order`) left with none."""
+    _publish(uow, sold_out_events(reservation.sold_out, order, now))
+
+
+def sold_out_events(products: Sequence[Product], order: Order, now: datetime) -> list[Event]:
+    return [product_event(EventType.PRODUCT_OUT_OF_STOCK, product, now, order_id=order.id)
+            for product in products]
+
+
+def _publish(uow: UnitOfWork, events: Sequence[Event]) -> None:
+    if events:
+        uow.outbox.add(events)
+
+
+def _take_effect(uow: UnitOfWork, transition: Transition,
+                 lines: Sequence[StockLine]) -> list[Product]:
+    """Release or take the stock again; the products a retake left with none."""
     if transition.stock is StockEffect.RELEASE:
         uow.products.release(lines)
     elif transition.stock is StockEffect.RETAKE:
-        shortfalls = uow.products.reserve(lines)
-        if shortfalls:
-            raise OutOfStock(shortfalls)
+        reservation = uow.products.reserve(lines)
+        if not reservation.complete:
+            raise OutOfStock(reservation.shortfalls)
+        return list(reservation.sold_out)
+    return []

@@ -8,6 +8,7 @@ from datetime import timedelta
 from prometheus_client.parser import text_string_to_metric_families
 
 from shop_adapters.paymob.callbacks import transaction_hmac
+from shop_core.use_cases.delivery import hand_out
 from shop_core.use_cases.expiry import expire_order, expire_overdue_orders
 
 from .conftest import Api
@@ -121,3 +122,17 @@ def test_metrics_need_the_bearer_token_when_one_is_set(make_lite: object) -> Non
     assert wrong.status_code == 401
     assert "shop_orders_total" in str(_scrape(
         api, {"Authorization": "Bearer scrape-secret-123"}))
+
+
+def test_events_waiting_for_delivery_show_in_the_metrics(client: Api) -> None:
+    created = client.http.post("/api/v1/webhooks/", headers=client.auth("admin"), json={
+        "url": "http://127.0.0.1:9/hooks", "events": ["order.placed"]})
+    assert created.status_code == 201
+    _place(client, client.product(stock=5))
+    waiting = _scrape(client)
+    assert (_value(waiting, "shop_events_waiting"),
+            _value(waiting, "shop_event_deliveries_due")) == (1, 0)
+    assert hand_out(client.shop.uow(), client.shop.clock, ()) == 1
+    due = _scrape(client)
+    assert (_value(due, "shop_events_waiting"), _value(due, "shop_event_deliveries_due"),
+            _value(due, "shop_webhooks_disabled")) == (0, 1, 0)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from shop_core.events import order_snapshot, product_snapshot
 from shop_web.schemas.products import ProductSchema
 from tests.integration.api.conftest import Api
 
@@ -98,10 +99,52 @@ def test_an_order_and_its_lines_are_one_insert_on_postgresql(client: Api) -> Non
         placed = client.http.post("/api/v1/orders/", headers=headers, json={"cart_items": cart})
     assert placed.status_code == 201, placed.json
 
-    inserts = [s for s in seen if s.lstrip().upper().startswith(("INSERT", "WITH"))]
+    inserts = [s for s in seen if s.lstrip().upper().startswith(("INSERT", "WITH"))
+               and "outbox_events" not in s]
     assert len(inserts) == (1 if client.shop.database.is_postgresql else 2), inserts
     stored = client.http.get(f"/api/v1/orders/{placed.json['id']}/", headers=headers).json
     assert stored["items"] == placed.json["items"]
     assert sorted((item["product_id"], item["name"], item["unit_price"], item["quantity"])
                   for item in stored["items"]) == sorted([(chair, "Chair", "25.50", 2),
                                                           (lamp, "Lamp", "10.00", 1)])
+
+
+def test_placing_an_order_writes_its_event_in_one_statement_before_the_reservation(
+        client: Api) -> None:
+    headers = client.auth("amira")
+    lamp = client.product("Lamp", "10.00", stock=1)
+    with statements(client) as seen:
+        placed = client.http.post("/api/v1/orders/", headers=headers,
+                                  json={"cart_items": [{"product_id": lamp, "quantity": 1}]})
+    assert placed.status_code == 201, placed.json
+    outbox = [i for i, s in enumerate(seen) if "outbox_events" in s]
+    reserve = next(i for i, s in enumerate(seen) if s.lstrip().startswith("UPDATE products"))
+    # The order's event before the product row is locked; the lamp's sell-out, once, after.
+    assert len(outbox) == 2 and outbox[0] < reserve < outbox[1], seen
+
+
+def test_event_snapshots_are_the_api_representations(client: Api) -> None:
+    headers = client.auth("amira")
+    lamp = client.product("Lamp", "10.00", stock=3)
+    placed = client.http.post("/api/v1/orders/", headers=headers,
+                              json={"cart_items": [{"product_id": lamp, "quantity": 3}]})
+    staff_view = client.http.get(f"/api/v1/orders/{placed.json['id']}/",
+                                 headers=client.auth("admin")).json
+    with client.shop.uow() as uow:
+        order, product = uow.orders.get(placed.json["id"]), uow.products.get(lamp)
+    assert order is not None and product is not None
+    assert order_snapshot(order) == staff_view
+    assert product_snapshot(product) == ProductSchema().dump(product)
+
+
+def test_a_paid_callback_writes_its_event_in_one_statement(client: Api) -> None:
+    from .test_webhook import _callback, _deliver
+
+    headers = client.auth("amira")
+    lamp = client.product("Lamp", "10.00", stock=5)
+    placed = client.http.post("/api/v1/orders/", headers=headers,
+                              json={"cart_items": [{"product_id": lamp, "quantity": 1}]})
+    body = _callback(client, placed.json["id"])
+    with statements(client) as seen:
+        assert _deliver(client, body).status_code == 200
+    assert len([s for s in seen if "outbox_events" in s]) == 1, seen

@@ -7,13 +7,15 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from shop_adapters.sqlalchemy.tables import order_lines, orders, products
+from shop_adapters.sqlalchemy.tables import order_lines, orders, outbox_events, products
 from shop_core.orders import OrderStatus
 from shop_core.testing import FakeClock
+from shop_core.use_cases.expiry import SWEEP_BATCH_SIZE
 from shop_web import jobs
 from shop_web.bootstrap import Shop
 
@@ -63,6 +65,19 @@ def statuses(shop: Shop) -> Counter[str]:
         return Counter({status: number for status, number in rows})
 
 
+def expired_events(shop: Shop) -> Counter[int]:
+    """How many `order.expired` events each order has in the outbox."""
+    with shop.database.engine.connect() as conn:
+        rows = conn.execute(sa.select(outbox_events.c.order_id)
+                            .where(outbox_events.c.type == "order.expired"))
+        return Counter(order_id for (order_id,) in rows)
+
+
+def order_ids(shop: Shop) -> list[int]:
+    with shop.database.engine.connect() as conn:
+        return list(conn.execute(sa.select(orders.c.id)).scalars())
+
+
 def stocks(shop: Shop, product_ids: list[int]) -> dict[int, int]:
     with shop.database.engine.connect() as conn:
         rows = conn.execute(sa.select(products.c.id, products.c.stock)
@@ -82,11 +97,21 @@ def test_one_sweep_expires_ten_thousand_overdue_orders_and_restores_stock_exactl
         pg_shop: Shop) -> None:
     product_ids, held = insert_overdue_orders(pg_shop, OVERDUE_ORDERS)
 
+    inserts: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "INSERT INTO outbox_events" in statement:
+            inserts.append(statement)
+
+    sa.event.listen(pg_shop.database.engine, "before_cursor_execute", record)
     started = time.monotonic()
     expired = pg_shop.expire_overdue_orders()
     took = time.monotonic() - started
+    sa.event.remove(pg_shop.database.engine, "before_cursor_execute", record)
 
     assert expired == OVERDUE_ORDERS
+    assert expired_events(pg_shop) == Counter({order_id: 1 for order_id in order_ids(pg_shop)})
+    assert len(inserts) == OVERDUE_ORDERS // SWEEP_BATCH_SIZE  # one statement per batch
     assert statuses(pg_shop) == {"timeout": OVERDUE_ORDERS}
     assert stocks(pg_shop, product_ids) == {pid: 1000 + held[pid] for pid in product_ids}
     assert took < 20, f"the sweep took {took:.1f} s"
@@ -111,6 +136,7 @@ def test_two_sweeps_at_once_expire_each_order_exactly_once(pg_shop: Shop) -> Non
 
     assert len(results) == 2 and sum(results) == OVERDUE_ORDERS
     assert statuses(pg_shop) == {"timeout": OVERDUE_ORDERS}
+    assert expired_events(pg_shop) == Counter({order_id: 1 for order_id in order_ids(pg_shop)})
     assert stocks(pg_shop, product_ids) == {pid: 1000 + held[pid] for pid in product_ids}
 
 

@@ -111,7 +111,7 @@ def test_set_based_releases_racing_reversed_carts_neither_deadlock_nor_lose_unit
             with pg_db.unit_of_work() as uow:
                 if index % 2:
                     lines = [StockLine(p, 1) for p in reversed(products)]
-                    assert uow.products.reserve(lines) == []
+                    assert uow.products.reserve(lines).complete
                 else:
                     uow.products.release([StockLine(p, 1) for p in products])
                 uow.commit()
@@ -178,9 +178,9 @@ def _take_and_give_back(url: str, product_id: int, rounds: int) -> int:
     try:
         for _ in range(rounds):
             with database.unit_of_work() as uow:
-                shortfalls = uow.products.reserve([StockLine(product_id, 1)])
+                reservation = uow.products.reserve([StockLine(product_id, 1)])
                 uow.commit()
-            if not shortfalls:
+            if reservation.complete:
                 taken += 1
                 with database.unit_of_work() as uow:
                     uow.products.release([StockLine(product_id, 1)])

@@ -143,15 +143,16 @@ def test_a_late_shortfall_gives_back_the_lines_taken_before_it_without_savepoint
     try:
         with db.unit_of_work() as uow:
             # a and b (lower ids) are taken before c falls short, then given back.
-            shortfalls = uow.products.reserve([StockLine(c.id or 0, 2), StockLine(a.id or 0, 3),
-                                               StockLine(b.id or 0, 4)])
-            assert shortfalls == [Shortfall(c.id or 0, 2, 1)]
+            reservation = uow.products.reserve([StockLine(c.id or 0, 2),
+                                                StockLine(a.id or 0, 3),
+                                                StockLine(b.id or 0, 4)])
+            assert reservation.shortfalls == (Shortfall(c.id or 0, 2, 1),)
             assert [uow.products.get(p.id or 0).stock  # type: ignore[union-attr]
                     for p in (a, b, c)] == [5, 5, 1]
             uow.commit()  # even committed, the failed reservation keeps nothing
         with db.unit_of_work() as uow:
             seen.clear()
-            assert uow.products.reserve([StockLine(b.id or 0, 1), StockLine(a.id or 0, 1)]) == []
+            assert uow.products.reserve([StockLine(b.id or 0, 1), StockLine(a.id or 0, 1)]).complete
             uow.commit()
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", record)

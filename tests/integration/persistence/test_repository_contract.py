@@ -179,7 +179,7 @@ def test_save_never_writes_stock_and_set_stock_writes_only_stock(
         uow: UnitOfWork, make_product: ProductMaker) -> None:
     product = make_product(stock=10)
     with uow:
-        assert uow.products.reserve([StockLine(product.id or 0, 3)]) == []
+        assert uow.products.reserve([StockLine(product.id or 0, 3)]).complete
         edited = evolve(product, name="Big mug", price=Money(2500, "EGP"), stock=999,
                         is_deleted=True, updated_at=later(5))
         uow.products.save(edited)
@@ -195,16 +195,20 @@ def test_reserve_takes_every_line_or_none_and_reports_each_shortfall(
     a, b, c = make_product(stock=5), make_product(stock=1), make_product(stock=3)
     gone = make_product(stock=50, is_deleted=True)
     with store.unit_of_work() as uow:
-        shortfalls = uow.products.reserve([
+        reservation = uow.products.reserve([
             StockLine(c.id or 0, 3), StockLine(a.id or 0, 2), StockLine(b.id or 0, 2),
             StockLine(gone.id or 0, 1), StockLine(999, 1),
         ])
-        assert shortfalls == [Shortfall(b.id or 0, 2, 1), Shortfall(gone.id or 0, 1, 0),
-                              Shortfall(999, 1, 0)]
+        assert reservation.shortfalls == (
+            Shortfall(b.id or 0, 2, 1), Shortfall(gone.id or 0, 1, 0), Shortfall(999, 1, 0))
+        assert reservation.sold_out == ()
         uow.commit()
     assert [stock_of(store, p.id or 0) for p in (a, b, c, gone)] == [5, 1, 3, 50]
     with store.unit_of_work() as uow:
-        assert uow.products.reserve([StockLine(a.id or 0, 5), StockLine(c.id or 0, 1)]) == []
+        reservation = uow.products.reserve([StockLine(a.id or 0, 5), StockLine(c.id or 0, 1)])
+        # a has none left: the reservation says so, with the product as it is now.
+        assert reservation.complete
+        assert [(p.id, p.stock) for p in reservation.sold_out] == [(a.id, 0)]
         uow.products.release([StockLine(c.id or 0, 10)])
         uow.commit()
     assert [stock_of(store, p.id or 0) for p in (a, c)] == [0, 12]
@@ -260,12 +264,15 @@ def test_expire_overdue_moves_only_due_pending_orders_and_returns_their_lines(
         uow.commit()
     with uow:
         moved = uow.orders.expire_overdue(later(5), 2, OrderStatus.TIMEOUT)
-        assert moved == {o.id: [StockLine(a, 1), StockLine(b, 2)] for o in due[:2]}
+        assert {o.id: o.stock_lines for o in moved} == {
+            o.id: [StockLine(a, 1), StockLine(b, 2)] for o in due[:2]}
+        assert {o.status for o in moved} == {OrderStatus.TIMEOUT}
+        assert moved[0] == evolve(due[0], status=OrderStatus.TIMEOUT, updated_at=later(5))
         uow.commit()
     with uow:
-        assert uow.orders.expire_overdue(later(10), 10, OrderStatus.TIMEOUT) == {
-            due[2].id: [StockLine(a, 1), StockLine(b, 2)]}
-        assert uow.orders.expire_overdue(later(10), 10, OrderStatus.TIMEOUT) == {}
+        assert [o.id for o in uow.orders.expire_overdue(later(10), 10, OrderStatus.TIMEOUT)
+                ] == [due[2].id]
+        assert uow.orders.expire_overdue(later(10), 10, OrderStatus.TIMEOUT) == []
         uow.commit()
     with uow:
         stored = uow.orders.get(due[0].id or 0)
@@ -387,7 +394,7 @@ def test_expire_overdue_takes_the_earliest_deadlines_first(
         first = uow.orders.expire_overdue(later(5), 1, OrderStatus.TIMEOUT)
         second = uow.orders.expire_overdue(later(5), 1, OrderStatus.TIMEOUT)
         uow.commit()
-    assert (list(first), list(second)) == ([placed[2].id], [placed[1].id])
+    assert ([o.id for o in first], [o.id for o in second]) == ([placed[2].id], [placed[1].id])
 
 
 def test_save_with_a_stale_version_writes_nothing(
@@ -582,11 +589,11 @@ def test_expire_overdue_lets_an_opened_payment_wait_for_an_answer_or_the_grace(
         uow.orders.note_payment_checked([asked.id or 0], later(5))
         uow.commit()
     with uow:
-        assert set(uow.orders.expire_overdue(later(6), 10, OrderStatus.TIMEOUT, grace)) == {
-            unopened.id, asked.id}
-        assert uow.orders.expire_overdue(later(6), 10, OrderStatus.TIMEOUT, grace) == {}
-        assert set(uow.orders.expire_overdue(later(7), 10, OrderStatus.TIMEOUT, grace)) == {
-            waiting.id}
+        assert {o.id for o in uow.orders.expire_overdue(
+            later(6), 10, OrderStatus.TIMEOUT, grace)} == {unopened.id, asked.id}
+        assert uow.orders.expire_overdue(later(6), 10, OrderStatus.TIMEOUT, grace) == []
+        assert {o.id for o in uow.orders.expire_overdue(
+            later(7), 10, OrderStatus.TIMEOUT, grace)} == {waiting.id}
         uow.commit()
 
 

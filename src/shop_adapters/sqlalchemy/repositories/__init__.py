@@ -7,6 +7,11 @@ from shop_adapters.sqlalchemy.repositories.accounts import (
     SqlUserRepository,
 )
 from shop_adapters.sqlalchemy.repositories.catalogue import SqlProductRepository
+from shop_adapters.sqlalchemy.repositories.events import (
+    SqlDeliveryRepository,
+    SqlOutbox,
+    SqlSubscriptionRepository,
+)
 from shop_adapters.sqlalchemy.repositories.orders import SqlOrderRepository
 from shop_adapters.sqlalchemy.repositories.payments import (
     SqlIdempotencyKeyRepository,
@@ -22,6 +27,9 @@ __all__ = [
     "SqlDutyLogRepository",
     "SqlReportRepository",
     "SqlStockAuditRepository",
+    "SqlDeliveryRepository",
+    "SqlOutbox",
+    "SqlSubscriptionRepository",
     "SqlIdempotencyKeyRepository",
     "SqlOrderRepository",
     "SqlPaymentEventRepository",

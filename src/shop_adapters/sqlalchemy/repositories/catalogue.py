@@ -23,6 +23,7 @@ from shop_core.catalogue import (
     Product,
     ProductOrdering,
     ProductQuery,
+    Reservation,
     Shortfall,
     StockLine,
     per_product,
@@ -75,10 +76,13 @@ _PRODUCT_BY_ID = sa.select(products).where(products.c.id == sa.bindparam("produc
 _PRODUCTS_BY_IDS = sa.select(products).where(
     products.c.id.in_(sa.bindparam("product_ids", expanding=True)))
 # Takes `wanted` units if that many are left; the WHERE clause is the guard (see `reserve`).
+# The row comes back as it is now, in the same round trip: a product left with none is
+# announced.
 _TAKE_STOCK = (products.update()
                .where(products.c.id == sa.bindparam("product_id"),
                       products.c.stock >= sa.bindparam("wanted"), ~products.c.is_deleted)
-               .values(stock=products.c.stock - sa.bindparam("wanted")))
+               .values(stock=products.c.stock - sa.bindparam("wanted"))
+               .returning(*products.c))
 _GIVE_BACK_STOCK = (products.update().where(products.c.id == sa.bindparam("product_id"))
                     .values(stock=products.c.stock + sa.bindparam("returned")))
 # A staff adjustment: a delta applied under the row lock, guarded like a reservation.
@@ -149,7 +153,7 @@ class SqlProductRepository(Repository):
         rows, count = self._page(statements, values, query.page)
         return Page(items=[_product(row) for row in rows], count=count, request=query.page)
 
-    def reserve(self, lines: Sequence[StockLine]) -> list[Shortfall]:
+    def reserve(self, lines: Sequence[StockLine]) -> Reservation:
         # One conditional UPDATE per line, in ascending id order (the order every writer
         # locks product rows in, so concurrent carts cannot deadlock). The WHERE clause is
         # re-checked after any row-lock wait, so stock can neither go negative nor lose an
@@ -158,20 +162,24 @@ class SqlProductRepository(Repository):
         # success path it would cost round trips while the hot product's row lock is held.
         taken: list[StockLine] = []
         short: list[StockLine] = []
+        sold_out: list[Product] = []
         for line in sorted(lines, key=lambda line: line.product_id):
-            result = self._conn.execute(
-                _TAKE_STOCK, {"product_id": line.product_id, "wanted": line.quantity})
-            (taken if result.rowcount == 1 else short).append(line)
+            row = self._conn.execute(
+                _TAKE_STOCK, {"product_id": line.product_id, "wanted": line.quantity}).first()
+            (taken if row is not None else short).append(line)
+            if row is not None and row.stock == 0:
+                sold_out.append(_product(row))
         if not short:
             self._uow.movements.reserved += sum(line.quantity for line in taken)
-            return []
+            return Reservation(sold_out=tuple(sold_out))
         self._put_back(taken)
         available = self._available([line.product_id for line in short])
         # The figure is for the client's information: it was too small at the moment of the
         # attempt, so it is never shown as enough even if stock came back since.
-        return [Shortfall(line.product_id, line.quantity,
-                          max(0, min(available.get(line.product_id, 0), line.quantity - 1)))
-                for line in short]
+        return Reservation(shortfalls=tuple(
+            Shortfall(line.product_id, line.quantity,
+                      max(0, min(available.get(line.product_id, 0), line.quantity - 1)))
+            for line in short))
 
     def release(self, lines: Sequence[StockLine]) -> None:
         self._uow.movements.released += sum(line.quantity for line in lines)

@@ -17,9 +17,6 @@ from shop_adapters.sqlalchemy.tables import (
     order_lines,
     orders,
 )
-from shop_core.catalogue import (
-    StockLine,
-)
 from shop_core.ledger import Balance
 from shop_core.money import Money
 from shop_core.orders import InquirySelection, Order, OrderLine, OrderQuery, OrderStatus
@@ -277,7 +274,7 @@ class SqlOrderRepository(Repository):
     def expire_overdue(self, now: datetime, limit: int, target: OrderStatus,
                        grace: timedelta = timedelta(0),
                        among: Sequence[OrderStatus] = (OrderStatus.PENDING,),
-                       ) -> dict[int, list[StockLine]]:
+                       ) -> list[Order]:
         postgres = self._dialect.is_postgresql
         # Earliest deadline first, which walks ix_orders_status_expires_at and stops after
         # `limit` rows. Ordering by id alone walked the primary key past every order
@@ -310,23 +307,23 @@ class SqlOrderRepository(Repository):
             # SQLite: the unit of work holds the database's write lock (BEGIN IMMEDIATE), so
             # nobody else can touch these rows until commit.
             chosen = orders.c.id.in_(overdue.scalar_subquery())
-        expired = self._conn.execute(
+        # Whole rows and lines come back: the orders' events carry them (one statement each,
+        # as before, just wider).
+        expired = sorted(self._conn.execute(
             orders.update().where(chosen).values(status=target.value, payment_state=None,
                                                  updated_at=now)
-            .returning(orders.c.id, orders.c.expires_at)).all()
+            .returning(*orders.c)).all(), key=lambda row: row.id)
         if not expired:
-            return {}
-        moved = [order_id for order_id, _ in expired]
+            return []
         self._uow.movements.expiry_lags.extend(
-            (now - deadline).total_seconds() for _, deadline in expired)
-        result: dict[int, list[StockLine]] = {order_id: [] for order_id in sorted(moved)}
-        rows = self._conn.execute(
-            sa.select(order_lines.c.order_id, order_lines.c.product_id, order_lines.c.quantity)
-            .where(self._dialect.among(order_lines.c.order_id, list(moved)))
-            .order_by(order_lines.c.order_id, order_lines.c.product_id))
-        for row in rows:
-            result[row.order_id].append(StockLine(row.product_id, row.quantity))
-        return result
+            (now - row.expires_at).total_seconds() for row in expired)
+        lines: dict[int, list[Row[Any]]] = {}
+        for line in self._conn.execute(
+                sa.select(order_lines)
+                .where(self._dialect.among(order_lines.c.order_id, [row.id for row in expired]))
+                .order_by(order_lines.c.order_id, order_lines.c.id)):
+            lines.setdefault(line.order_id, []).append(line)
+        return [_order(row, lines.get(row.id, [])) for row in expired]
 
     def _first(self, column: str, value: object) -> Order | None:
         row = self._conn.execute(_ORDER_BY[column], {"value": value}).first()
