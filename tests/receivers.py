@@ -49,6 +49,7 @@ class Receiver:
         self._lock = threading.Lock()
         self._released = threading.Event()
         self.hanging = threading.Event()
+        self.first_arrived = threading.Event()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -57,6 +58,7 @@ class Receiver:
                 with receiver._lock:
                     status = receiver.answers.pop(0) if receiver.answers else 200
                     receiver._arrived += 1
+                    receiver.first_arrived.set()
                     meeting = receiver.meet is not None and \
                         receiver._arrived <= receiver.meet.parties
                 if meeting:

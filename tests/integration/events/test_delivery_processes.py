@@ -108,9 +108,14 @@ def test_two_workers_draining_one_outbox_send_each_event_once(
         orders_placed(shop, receiver, 80)
     finally:
         shop.database.dispose()
-    receiver.meet = threading.Barrier(2)  # both are sending before either is answered
+    # The second starts once the first has handed the outbox out and is sending, and the
+    # first's request is held until the second's arrives: both surely work side by side,
+    # and the second finds deliveries due that the first has not leased.
+    receiver.meet = threading.Barrier(2)
     receiver.delay = 0.01
-    workers = [deliver(postgres_url), deliver(postgres_url)]
+    workers = [deliver(postgres_url)]
+    assert receiver.first_arrived.wait(60), "the first worker never sent"
+    workers.append(deliver(postgres_url))
     outputs = [finished(worker) for worker in workers]
     sent = Counter(r.event["id"] for r in receiver.received)
     assert len(sent) == 80 and set(sent.values()) == {1}, sent.most_common(3)
