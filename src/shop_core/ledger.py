@@ -25,9 +25,11 @@ class Movement(enum.Enum):
     VOID = "void"
 
 
+# The movements that give the customer's money back.
+MONEY_BACK = frozenset({Movement.REFUND, Movement.VOID})
 # The movements the shop asks the provider for (a payment or an authorization is the
 # customer's); each holds its amount on the order until it is settled.
-ASKED_FOR = frozenset({Movement.REFUND, Movement.VOID, Movement.CAPTURE})
+ASKED_FOR = MONEY_BACK | {Movement.CAPTURE}
 
 
 class Result(enum.Enum):
@@ -109,6 +111,6 @@ class Balance:
         paid, refunded = self.paid, self.refunded
         if movement in (Movement.PAYMENT, Movement.CAPTURE):
             paid += done
-        elif movement in (Movement.REFUND, Movement.VOID):
+        elif movement in MONEY_BACK:
             refunded += done
         return Balance(paid, refunded, max(0, self.held - held))

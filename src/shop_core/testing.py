@@ -32,7 +32,7 @@ from shop_core.errors import (
     TargetRefused,
 )
 from shop_core.events import Event
-from shop_core.ledger import ASKED_FOR, Balance, Movement, Result
+from shop_core.ledger import ASKED_FOR, MONEY_BACK, Balance, Result
 from shop_core.money import Money
 from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
 from shop_core.pagination import Page, PageRequest
@@ -501,7 +501,7 @@ class FakeReportRepository(_FakeRepository):
     def money_back(self, since: datetime) -> list[MoneyBack]:
         sums: dict[str, tuple[int, int]] = {}
         for entry in self._s.payment_events.values():
-            if (entry.movement in (Movement.REFUND, Movement.VOID) and entry.received_at >= since
+            if (entry.movement in MONEY_BACK and entry.received_at >= since
                     and entry.result is Result.SUCCEEDED):
                 count, amount = sums.get(entry.amount.currency, (0, 0))
                 sums[entry.amount.currency] = (count + 1, amount + entry.amount.amount)

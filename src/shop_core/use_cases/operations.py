@@ -23,6 +23,7 @@ from shop_core.errors import (
     ValidationError,
 )
 from shop_core.ledger import (
+    MONEY_BACK,
     Balance,
     Movement,
     NotCapturable,
@@ -181,7 +182,7 @@ def _reserve(uow: UnitOfWork, clock: Clock, order_id: int, staff_id: int, moveme
             entry = uow.payment_events.reserve(PaymentEvent(
                 transaction_id=None, order_id=order_id,
                 amount=Money(decided.amount, order.currency), success=False, pending=True,
-                is_reversal=movement in (Movement.REFUND, Movement.VOID), outcome=None,
+                is_reversal=movement in MONEY_BACK, outcome=None,
                 received_at=now, movement=movement, result=Result.PENDING,
                 started_by=staff_id, parent_transaction_id=decided.transaction_id,
                 restock=restock, reason=reason, updated_at=now))

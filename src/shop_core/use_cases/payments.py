@@ -15,15 +15,12 @@ from attrs import evolve
 from shop_core.callbacks import REFUND_BY_HAND, Decision, decide
 from shop_core.catalogue import OutOfStock
 from shop_core.errors import IllegalTransition
-from shop_core.ledger import Movement, Result
+from shop_core.ledger import ASKED_FOR, Movement, Result
 from shop_core.orders import Order
 from shop_core.payments import CallbackOutcome, PaymentCallback, PaymentEvent
 from shop_core.ports import Clock, UnitOfWork
 from shop_core.use_cases.settlement import book
 from shop_core.use_cases.transitions import flag_for_refund, move
-
-# What the provider does after the payment, settled against the ledger rather than decided.
-_OPERATIONS = (Movement.REFUND, Movement.VOID, Movement.CAPTURE)
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +59,8 @@ def _settle(uow: UnitOfWork, clock: Clock, callback: PaymentCallback, *,
     the order changed under it (nothing was kept)."""
     with uow:
         order = _find_order(uow, callback)
-        if order is not None and callback.movement in _OPERATIONS and not callback.pending:
+        # What the provider did after the payment is settled against the ledger, not decided.
+        if order is not None and callback.movement in ASKED_FOR and not callback.pending:
             return _settle_operation(uow, clock, order, callback, stock_gone=stock_gone)
         decision = decide(order, callback)
         if stock_gone and decision.event is not None:

@@ -14,7 +14,7 @@ from attrs import evolve
 
 from shop_core.catalogue import OutOfStock
 from shop_core.events import EventType
-from shop_core.ledger import Balance, Movement, Result
+from shop_core.ledger import MONEY_BACK, Balance, Movement, Result
 from shop_core.orders import Order, OrderEvent, OrderStatus, transition_for
 from shop_core.payments import PaymentEvent
 from shop_core.ports import Clock, UnitOfWork
@@ -60,7 +60,7 @@ def book(uow: UnitOfWork, order: Order, entry: PaymentEvent, held: int, now: dat
     if event is not None and not order.can(event):
         event = None
     target = transition_for(order.status, event).target if event else order.status
-    if entry.movement in (Movement.REFUND, Movement.VOID) and order.needs_refund:
+    if entry.movement in MONEY_BACK and order.needs_refund:
         kept = order.total.amount if target is OrderStatus.SUCCESS else 0
         order.needs_refund = balance.paid - balance.refunded > kept
     if event is not None and stock_gone:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from shop_adapters.sqlalchemy.repositories.base import Repository
 from shop_adapters.sqlalchemy.tables import duty_runs, order_lines, orders, payment_events
-from shop_core.ledger import Movement, Result
+from shop_core.ledger import MONEY_BACK, Result
 from shop_core.money import Money
 from shop_core.orders import OrderStatus
 from shop_core.reports import DutyRun, HourCount, MoneyBack, PaymentBacklog, StatusTotal
@@ -37,7 +37,7 @@ _BACKLOG = sa.select(
 _MONEY_BACK = (
     sa.select(payment_events.c.currency, sa.func.count().label("entries"),
               sa.func.sum(payment_events.c.amount).label("amount"))
-    .where(payment_events.c.movement.in_([Movement.REFUND.value, Movement.VOID.value]),
+    .where(payment_events.c.movement.in_([movement.value for movement in MONEY_BACK]),
            payment_events.c.result == Result.SUCCEEDED.value,
            payment_events.c.received_at >= sa.bindparam("since"))
     .group_by(payment_events.c.currency).order_by(payment_events.c.currency)
