@@ -25,6 +25,11 @@ class Movement(enum.Enum):
     VOID = "void"
 
 
+# The movements the shop asks the provider for (a payment or an authorization is the
+# customer's); each holds its amount on the order until it is settled.
+ASKED_FOR = frozenset({Movement.REFUND, Movement.VOID, Movement.CAPTURE})
+
+
 class Result(enum.Enum):
     """Where a movement stands. `UNKNOWN`: the provider was asked and did not say (a
     timeout); the money stays held until its callback or an inquiry settles it."""
@@ -70,6 +75,11 @@ class Balance:
     def refundable(self) -> int:
         return self.paid - self.refunded - self.held
 
+    @property
+    def voidable(self) -> bool:
+        """Nothing went back or is on its way back: a void may still cancel all of it."""
+        return not self.refunded and not self.held
+
     def hold_refund(self, amount: int | None) -> tuple[Balance, int]:
         """The balance with `amount` (None: everything refundable) held for a refund, and
         the amount held. `NothingToRefund` or `OverRefund` when it cannot be."""
@@ -83,7 +93,7 @@ class Balance:
     def hold_void(self) -> tuple[Balance, int]:
         """The whole payment held for a void; `NotVoidable` once money went back or is
         on its way back."""
-        if self.refunded or self.held:
+        if not self.voidable:
             raise NotVoidable("Part of this payment was already refunded: refund the rest "
                               "instead of voiding it.")
         return Balance(self.paid, self.refunded, self.held + self.paid), self.paid

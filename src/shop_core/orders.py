@@ -181,6 +181,21 @@ class Order:
     def can(self, event: OrderEvent) -> bool:
         return (self.status, event) in TRANSITIONS
 
+    # What staff may be offered to do with the order's money; the use cases, reading the
+    # ledger, have the last word.
+    @property
+    def may_refund(self) -> bool:
+        return self.balance.refundable > 0
+
+    @property
+    def may_void(self) -> bool:
+        holding = self.status is OrderStatus.AUTHORIZED or self.balance.paid > 0
+        return self.can(OrderEvent.VOIDED) and holding and self.balance.voidable
+
+    @property
+    def may_capture(self) -> bool:
+        return self.status is OrderStatus.AUTHORIZED and not self.balance.held
+
     def apply(self, event: OrderEvent, now: datetime) -> Transition:
         """Move through the transition table; the caller acts on the returned stock effect."""
         move = transition_for(self.status, event)

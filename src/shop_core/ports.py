@@ -24,7 +24,7 @@ from shop_core.payments import (
     PaymentIntention,
     ProviderTransaction,
 )
-from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
+from shop_core.reports import DutyRun, HourCount, MoneyBack, PaymentBacklog, StatusTotal
 from shop_core.stock_audit import StockChange
 from shop_core.subscriptions import (
     Attempt,
@@ -248,6 +248,11 @@ class PaymentEventRepository(Protocol):
         """Oldest first."""
         ...
 
+    def unsettled(self, limit: int) -> list[PaymentEvent]:
+        """Up to `limit` refunds, voids and captures the provider was asked for and has not
+        settled (`pending` or `unknown`), oldest first."""
+        ...
+
 
 class StockAuditRepository(Protocol):
     def add(self, change: StockChange) -> bool:
@@ -274,6 +279,10 @@ class ReportRepository(Protocol):
 
     def status_totals(self, since: datetime) -> list[StatusTotal]:
         """Orders placed at or after `since`, counted and valued per status and currency."""
+        ...
+
+    def money_back(self, since: datetime) -> list[MoneyBack]:
+        """Refunds and voids that went through at or after `since`, per currency."""
         ...
 
     def orders_per_hour(self, since: datetime) -> list[HourCount]:

@@ -1,5 +1,5 @@
-"""What the back-office reads about the shop as a whole: order figures by status, orders per
-hour, the health of the periodic duties."""
+"""What the back-office reads about the shop as a whole: order figures by status, money given
+back, orders per hour, the health of the periodic duties."""
 
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ class StatusTotal:
     status: OrderStatus
     count: int
     value: Money
+
+
+@frozen
+class MoneyBack:
+    """Refunds and voids of one currency that went through in a period, and their sum."""
+
+    count: int
+    amount: Money
 
 
 @frozen

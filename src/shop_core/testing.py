@@ -32,7 +32,7 @@ from shop_core.errors import (
     TargetRefused,
 )
 from shop_core.events import Event
-from shop_core.ledger import Balance
+from shop_core.ledger import ASKED_FOR, Balance, Movement, Result
 from shop_core.money import Money
 from shop_core.orders import InquirySelection, Order, OrderQuery, OrderStatus
 from shop_core.pagination import Page, PageRequest
@@ -43,7 +43,7 @@ from shop_core.payments import (
     ProviderTransaction,
 )
 from shop_core.ports import IdempotencyRecord, UnitOfWork
-from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
+from shop_core.reports import DutyRun, HourCount, MoneyBack, PaymentBacklog, StatusTotal
 from shop_core.stock_audit import StockChange
 from shop_core.subscriptions import (
     Attempt,
@@ -456,6 +456,10 @@ class FakePaymentEventRepository(_FakeRepository):
     def list_for_order(self, order_id: int) -> list[PaymentEvent]:
         return [e for e in self._s.payment_events.values() if e.order_id == order_id]
 
+    def unsettled(self, limit: int) -> list[PaymentEvent]:
+        return [e for e in self._s.payment_events.values()
+                if e.movement in ASKED_FOR and not e.result.is_final][:limit]
+
 
 class FakeStockAuditRepository(_FakeRepository):
 
@@ -493,6 +497,16 @@ class FakeReportRepository(_FakeRepository):
         return [StatusTotal(status, count, Money(value, currency))
                 for (status, currency), (count, value) in sorted(
                     totals.items(), key=lambda item: (item[0][0].value, item[0][1]))]
+
+    def money_back(self, since: datetime) -> list[MoneyBack]:
+        sums: dict[str, tuple[int, int]] = {}
+        for entry in self._s.payment_events.values():
+            if (entry.movement in (Movement.REFUND, Movement.VOID) and entry.received_at >= since
+                    and entry.result is Result.SUCCEEDED):
+                count, amount = sums.get(entry.amount.currency, (0, 0))
+                sums[entry.amount.currency] = (count + 1, amount + entry.amount.amount)
+        return [MoneyBack(count, Money(amount, currency))
+                for currency, (count, amount) in sorted(sums.items())]
 
     def orders_per_hour(self, since: datetime) -> list[HourCount]:
         hours: dict[datetime, int] = {}

@@ -1,5 +1,6 @@
 """A staff member's day in the back-office, in a real Chromium against `shop run-dev`:
-signing in, finding an order paid in the sandbox, creating a product and changing its stock.
+signing in, finding an order paid in the sandbox and refunding part of it, cancelling a pending
+order, creating a product and changing its stock.
 
 With UPDATE_SCREENSHOTS=1 the dashboard and order screenshots also replace the README's
 (docs/staff-dashboard.png, docs/staff-order.png)."""
@@ -7,6 +8,7 @@ With UPDATE_SCREENSHOTS=1 the dashboard and order screenshots also replace the R
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -67,16 +69,21 @@ def screenshot(page: Any, output_dir: Path, name: str) -> None:
         shutil.copyfile(path, DOCS / name)
 
 
-def test_signing_in_and_finding_an_order_paid_in_the_sandbox(
-        shop: str, page: Any, output_dir: Path) -> None:
+def paid_in_sandbox(shop: str, page: Any, quantity: int) -> dict[str, Any]:
+    """An order a customer placed through the API and paid on the sandbox's checkout page."""
     auth = register_customer(shop)
     product = first_product_in_stock(shop)
-    placed = requests.post(f"{shop}/api/v1/orders/", headers=auth, timeout=10, json={
-        "cart_items": [{"product_id": product["id"], "quantity": 2}]}).json()
+    placed: dict[str, Any] = requests.post(f"{shop}/api/v1/orders/", headers=auth, timeout=10,
+                                           json={"cart_items": [{"product_id": product["id"],
+                                                                 "quantity": quantity}]}).json()
     page.goto(placed["payment_url"])
     page.click("#pay")
     page.wait_for_selector('#outcome[data-status="success"]', timeout=20_000)
+    return placed
 
+
+def test_signing_in_and_finding_an_order_paid_in_the_sandbox(shop: str, page: Any) -> None:
+    placed = paid_in_sandbox(shop, page, 2)
     sign_in(page, shop)
     assert page.get_by_role("heading", name="Today").is_visible()
     page.get_by_role("link", name="Orders", exact=True).click()
@@ -87,10 +94,34 @@ def test_signing_in_and_finding_an_order_paid_in_the_sandbox(
     assert page.get_by_role("heading", name=f"Order #{placed['id']}").is_visible()
     assert "success" in page.inner_text("h1")
     ledger = page.locator("table[aria-describedby=ledger]").inner_text()
-    assert "paid" in ledger and placed["total"] in ledger
-    screenshot(page, output_dir, "staff-order.png")
+    assert "payment" in ledger and "succeeded" in ledger and placed["total"] in ledger
     page.get_by_role("link", name="Dashboard").click()
     assert "success" in page.locator("#today + table").inner_text()
+
+
+def test_refunding_part_of_an_order_changes_its_ledger_and_the_dashboard(
+        shop: str, page: Any, output_dir: Path) -> None:
+    placed = paid_in_sandbox(shop, page, 2)
+    sign_in(page, shop)
+    given_back = page.inner_text("#back-today")
+    page.goto(f"{shop}/staff/orders/{placed['id']}")
+    page.get_by_role("link", name="Refund…").click()
+    assert page.get_by_role("heading", name=f"Refund order #{placed['id']}?").is_visible()
+    assert page.get_by_label(re.compile(r"^Amount")).input_value() == placed["total"]
+    page.get_by_label(re.compile(r"^Amount")).fill("1.00")
+    page.get_by_label("Reason").fill("Scuffed box")
+    page.get_by_role("button", name="Refund").click()
+    assert "Refund of 1.00 EGP done." in page.get_by_role("status").inner_text()
+    rows = page.locator("table[aria-describedby=ledger] tbody tr").all_inner_texts()
+    assert [row.split("\t")[1:4] for row in rows] == [
+        ["payment", f"{placed['total']} EGP", "succeeded (paid)"],
+        ["refund", "1.00 EGP", "succeeded"]]
+    assert rows[1].split("\t")[5:] == [STAFF, "Scuffed box"]
+    assert "refunded 1.00 EGP" in page.locator("dl.facts").inner_text()
+    screenshot(page, output_dir, "staff-order.png")
+    page.get_by_role("link", name="Dashboard").click()
+    now = page.inner_text("#back-today")
+    assert now != given_back and "refund" in now and "nothing" not in now
     screenshot(page, output_dir, "staff-dashboard.png")
 
 

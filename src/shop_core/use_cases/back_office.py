@@ -14,7 +14,7 @@ from shop_core.orders import Order, OrderQuery
 from shop_core.pagination import Page, PageRequest
 from shop_core.payments import PaymentEvent
 from shop_core.ports import Clock, UnitOfWork
-from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
+from shop_core.reports import DutyRun, HourCount, MoneyBack, PaymentBacklog, StatusTotal
 from shop_core.stock_audit import StockChange
 from shop_core.use_cases.expiry import EXPIRY_SWEEP
 from shop_core.use_cases.reconciliation import RECONCILIATION
@@ -32,8 +32,13 @@ class Dashboard:
     now: datetime
     today: list[StatusTotal]
     this_week: list[StatusTotal]
+    back_today: list[MoneyBack]
+    back_this_week: list[MoneyBack]
     backlog: PaymentBacklog
     refund_queue: Page[Order]
+    # Refunds, voids and captures the provider has not settled: an `unknown` one waits for
+    # its callback or reconciliation.
+    unsettled: list[PaymentEvent]
     out_of_stock: Page[Product]
     low_stock: Page[Product]
     last_sweep: DutyRun | None
@@ -47,13 +52,17 @@ def dashboard(uow: UnitOfWork, clock: Clock) -> Dashboard:
     first_hour = now.replace(minute=0, second=0, microsecond=0) - timedelta(
         hours=CHART_HOURS - 1)
     short = PageRequest(1, DASHBOARD_LIST_SIZE)
+    monday = today - timedelta(days=today.weekday())
     with uow:
         return Dashboard(
             now=now,
             today=uow.reports.status_totals(today),
-            this_week=uow.reports.status_totals(today - timedelta(days=today.weekday())),
+            this_week=uow.reports.status_totals(monday),
+            back_today=uow.reports.money_back(today),
+            back_this_week=uow.reports.money_back(monday),
             backlog=uow.reports.payment_backlog(now),
             refund_queue=uow.orders.find(OrderQuery(needs_refund=True, page=short)),
+            unsettled=uow.payment_events.unsettled(DASHBOARD_LIST_SIZE),
             out_of_stock=uow.products.find(_stock_below(1, short)),
             low_stock=uow.products.find(_stock_below(LOW_STOCK_BELOW, short, in_stock=True)),
             last_sweep=uow.duty_log.last(EXPIRY_SWEEP),
@@ -64,11 +73,13 @@ def dashboard(uow: UnitOfWork, clock: Clock) -> Dashboard:
 
 @frozen
 class OrderFile:
-    """An order with its customer and the payment events recorded for it."""
+    """An order with its customer, its ledger (oldest first) and the staff who started
+    the ledger's refunds, voids and captures."""
 
     order: Order
     customer: User | None
     payment_events: list[PaymentEvent]
+    staff: dict[int, User]
 
 
 def order_file(uow: UnitOfWork, order_id: int) -> OrderFile:
@@ -76,8 +87,10 @@ def order_file(uow: UnitOfWork, order_id: int) -> OrderFile:
         order = uow.orders.get(order_id)
         if order is None:
             raise NotFound("Order not found.")
-        return OrderFile(order, uow.users.get(order.user_id),
-                         uow.payment_events.list_for_order(order_id))
+        ledger = uow.payment_events.list_for_order(order_id)
+        starters = {entry.started_by for entry in ledger if entry.started_by is not None}
+        return OrderFile(order, uow.users.get(order.user_id), ledger,
+                         uow.users.get_many(starters) if starters else {})
 
 
 @frozen

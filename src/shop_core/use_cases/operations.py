@@ -20,6 +20,7 @@ from shop_core.errors import (
     OutcomeUnknown,
     PaymentProviderError,
     ProviderRefused,
+    ValidationError,
 )
 from shop_core.ledger import (
     Balance,
@@ -35,6 +36,8 @@ from shop_core.payments import PaymentEvent, ProviderTransaction
 from shop_core.ports import Clock, PaymentOperations, UnitOfWork
 from shop_core.use_cases.settlement import ATTEMPTS, settle_reserved
 from shop_core.use_cases.transitions import write_balance
+
+REASON_MAX_LENGTH = 500
 
 
 @frozen
@@ -85,6 +88,9 @@ def refund_order(uow: UnitOfWork, services: OperationServices, command: Refund) 
     """Refund part or all of an order's captured money; the ledger entry, `succeeded` or
     `unknown`. `NothingToRefund`/`OverRefund` (nothing is held then), `PaymentProviderError`
     when the provider refused or failed (the amount is released)."""
+    if len(command.reason) > REASON_MAX_LENGTH:
+        raise ValidationError({"reason": [f"Say why in at most {REASON_MAX_LENGTH} "
+                                          "characters."]})
     def plan(order: Order, entries: Sequence[PaymentEvent]) -> _Plan:
         target = _paid_transaction(entries)
         if target is None:

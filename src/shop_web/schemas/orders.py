@@ -10,6 +10,7 @@ from shop_core.errors import Rule
 from shop_core.ledger import Movement, Result
 from shop_core.orders import MAX_CART_LINES, MAX_LINE_QUANTITY, Order, OrderStatus
 from shop_core.payments import PaymentEvent, PaymentState
+from shop_core.use_cases.operations import REASON_MAX_LENGTH
 from shop_web.messages import message
 from shop_web.schemas.common import CountBetween, PageQuerySchema, PageSchema
 from shop_web.schemas.fields import MAX_ID, Amount, UtcDateTime, identifier, strict_integer
@@ -139,7 +140,7 @@ class RefundRequestSchema(Schema):
         "description": "Put the order's stock back. Only for a refund of everything left "
                        "on an order that still holds its stock (a partial refund names no "
                        "lines, so the shop cannot tell which goods came back)."})
-    reason = fields.String(load_default="", validate=validate.Length(max=500))
+    reason = fields.String(load_default="", validate=validate.Length(max=REASON_MAX_LENGTH))
 
 
 class CaptureRequestSchema(Schema):

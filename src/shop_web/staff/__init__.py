@@ -24,6 +24,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     from shop_web.staff import (  # noqa: F401  # their pages register on the blueprint
         customers,
         dashboard,
+        money,
         orders,
         products,
         signing_in,
@@ -36,6 +37,14 @@ def init_app(app: Flask, settings: Settings) -> None:
 @blueprint.app_template_filter("money")
 def _money(value: Money) -> str:
     return f"{value.format()} {value.currency}"
+
+
+@blueprint.app_template_filter("minor")
+def _minor(value: int, currency: str, *, bare: bool = False) -> str:
+    """An amount in minor units of `currency`, as the money filter shows it (`bare`: the
+    figure alone, as a form field takes it)."""
+    amount = Money(value, currency)
+    return amount.format() if bare else _money(amount)
 
 
 @blueprint.app_template_filter("when")

@@ -6,11 +6,13 @@ case as the request's idempotency key: the same form sent twice acts once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from shop_core.errors import ValidationError
-from shop_core.orders import OrderEvent, OrderQuery, OrderStatus
+from shop_core.orders import Order, OrderEvent, OrderQuery, OrderStatus
 from shop_core.use_cases.back_office import find_orders, order_file
 from shop_core.use_cases.cancelling import CancelOrder
 from shop_web.bootstrap import current_shop
@@ -21,8 +23,13 @@ from shop_web.staff.products import new_request_key, request_key
 from shop_web.staff.session import staff_id
 
 STATUSES = [status.value for status in OrderStatus]
-# What an order's state allows staff to do: the transition it takes, the confirmation page.
-ACTIONS = [(OrderEvent.CANCEL, "staff.cancel_order", "Cancel the order")]
+# What an order's state and balance allow staff to do, each behind its confirmation page.
+ACTIONS: list[tuple[Callable[[Order], bool], str, str]] = [
+    (lambda order: order.can(OrderEvent.CANCEL), "staff.cancel_order", "Cancel the order"),
+    (lambda order: order.may_capture, "staff.capture_order", "Capture the payment"),
+    (lambda order: order.may_refund, "staff.refund_order", "Refund"),
+    (lambda order: order.may_void, "staff.void_order", "Void the payment"),
+]
 
 
 @blueprint.route("/orders/")
@@ -53,8 +60,8 @@ def order(order_id: int) -> str:
     found = order_file(shop.reader(), order_id)
     return render_template("staff/order.html", section="staff.orders", file=found,
                            order=found.order, now=shop.clock.now(),
-                           actions=[(endpoint, label) for event, endpoint, label in ACTIONS
-                                    if found.order.can(event)])
+                           actions=[(endpoint, label) for allowed, endpoint, label in ACTIONS
+                                    if allowed(found.order)])
 
 
 @blueprint.route(f"/orders/<{ID}:order_id>/cancel", methods=["GET", "POST"])

@@ -11,6 +11,7 @@ from werkzeug.test import TestResponse
 
 from shop_adapters.paymob.callbacks import transaction_hmac
 from shop_adapters.paymob.sandbox import build_transaction_callback
+from shop_core.ledger import Movement
 from shop_web.staff.session import COOKIE
 from tests.integration.api.conftest import (  # noqa: F401  # the API's fixtures
     PASSWORD,
@@ -122,14 +123,16 @@ def place_order(api: Api, product_id: int, quantity: int = 1, user: str = "buyer
     return int(placed.json["id"])
 
 
-def pay(api: Api, order_id: int) -> int:
-    """Deliver Paymob's signed success callback for the order; the transaction id."""
+def pay(api: Api, order_id: int, movement: Movement = Movement.PAYMENT) -> int:
+    """Deliver Paymob's signed success callback for the order's payment (or, with
+    `movement`, its authorization); the transaction id."""
     with api.shop.uow() as uow:
         order = uow.orders.get(order_id)
     assert order is not None
     transaction_id = next(_transactions)
     body, _ = build_transaction_callback(order, success=True, transaction_id=transaction_id,
-                                         settings=api.shop.paymob, now=api.shop.clock.now())
+                                         settings=api.shop.paymob, now=api.shop.clock.now(),
+                                         movement=movement)
     signature = transaction_hmac(body["obj"], api.shop.paymob.hmac_secret)
     assert api.http.post(f"/webhook/?hmac={signature}", json=body).status_code == 200
     return transaction_id

@@ -12,9 +12,10 @@ from sqlalchemy.engine import Row
 from shop_adapters.sqlalchemy.repositories.base import Repository
 from shop_adapters.sqlalchemy.tables import (
     idempotency_keys,
+    orders,
     payment_events,
 )
-from shop_core.ledger import Movement, Result
+from shop_core.ledger import ASKED_FOR, Movement, Result
 from shop_core.money import Money
 from shop_core.payments import CallbackOutcome, PaymentEvent
 from shop_core.ports import IdempotencyRecord
@@ -46,6 +47,7 @@ def _values(event: PaymentEvent) -> dict[str, Any]:
     }
 
 
+_UNSETTLED = payment_events.c.result.in_([r.value for r in Result if not r.is_final])
 _BY_ID = sa.select(payment_events).where(payment_events.c.id == sa.bindparam("value"))
 _BY_TRANSACTION = sa.select(payment_events).where(
     payment_events.c.transaction_id == sa.bindparam("value"))
@@ -74,12 +76,11 @@ class SqlPaymentEventRepository(Repository):
         # Only while the stored entry is unsettled: of an answer and a callback settling it
         # at once, the second waits for the first's row lock, then finds it settled. The
         # unique transaction id refuses a transaction already counted on another entry.
-        unsettled = payment_events.c.result.in_([r.value for r in Result if not r.is_final])
         try:
             with self._conn.begin_nested():
                 written = self._conn.execute(
                     payment_events.update()
-                    .where(payment_events.c.id == event.id, unsettled)
+                    .where(payment_events.c.id == event.id, _UNSETTLED)
                     .values(_values(event)).returning(payment_events.c.id)).first()
         except sa.exc.IntegrityError:
             return False
@@ -89,6 +90,17 @@ class SqlPaymentEventRepository(Repository):
         rows = self._conn.execute(
             sa.select(payment_events).where(payment_events.c.order_id == order_id)
             .order_by(payment_events.c.id))
+        return [_payment_event(row) for row in rows]
+
+    def unsettled(self, limit: int) -> list[PaymentEvent]:
+        # An unsettled movement holds its amount on the order: the few orders holding money
+        # (a partial index) lead to their entries, with no scan of the ledger.
+        rows = self._conn.execute(
+            sa.select(payment_events)
+            .join(orders, orders.c.id == payment_events.c.order_id)
+            .where(orders.c.held_amount > 0, _UNSETTLED,
+                   payment_events.c.movement.in_([m.value for m in ASKED_FOR]))
+            .order_by(payment_events.c.id).limit(limit))
         return [_payment_event(row) for row in rows]
 
 

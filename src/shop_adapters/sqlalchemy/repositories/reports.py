@@ -1,5 +1,5 @@
 """The SQL repositories of the back-office's figures: orders counted and valued over time,
-and the periodic duties' last runs."""
+money given back, and the periodic duties' last runs."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from shop_adapters.sqlalchemy.repositories.base import Repository
-from shop_adapters.sqlalchemy.tables import duty_runs, order_lines, orders
+from shop_adapters.sqlalchemy.tables import duty_runs, order_lines, orders, payment_events
+from shop_core.ledger import Movement, Result
 from shop_core.money import Money
 from shop_core.orders import OrderStatus
-from shop_core.reports import DutyRun, HourCount, PaymentBacklog, StatusTotal
+from shop_core.reports import DutyRun, HourCount, MoneyBack, PaymentBacklog, StatusTotal
 
 # Each order's value, the sum of its lines, beside its status and currency.
 _ORDER_VALUES = (
@@ -33,6 +34,14 @@ _BACKLOG = sa.select(
     sa.func.count().filter(orders.c.expires_at > sa.bindparam("now")).label("awaiting"),
     sa.func.count().filter(orders.c.expires_at <= sa.bindparam("now")).label("overdue"),
 ).where(_PENDING)
+_MONEY_BACK = (
+    sa.select(payment_events.c.currency, sa.func.count().label("entries"),
+              sa.func.sum(payment_events.c.amount).label("amount"))
+    .where(payment_events.c.movement.in_([Movement.REFUND.value, Movement.VOID.value]),
+           payment_events.c.result == Result.SUCCEEDED.value,
+           payment_events.c.received_at >= sa.bindparam("since"))
+    .group_by(payment_events.c.currency).order_by(payment_events.c.currency)
+)
 _LAST_RUN = sa.select(duty_runs).where(duty_runs.c.name == sa.bindparam("name"))
 
 
@@ -41,6 +50,11 @@ class SqlReportRepository(Repository):
         rows = self._conn.execute(_STATUS_TOTALS, {"since": since})
         return [StatusTotal(OrderStatus(row.status), int(row.orders),
                             Money(int(row.value or 0), row.currency)) for row in rows]
+
+    def money_back(self, since: datetime) -> list[MoneyBack]:
+        rows = self._conn.execute(_MONEY_BACK, {"since": since})
+        return [MoneyBack(int(row.entries), Money(int(row.amount), row.currency))
+                for row in rows]
 
     def orders_per_hour(self, since: datetime) -> list[HourCount]:
         hour = self._dialect.hour_of(orders.c.created_at).label("hour")

@@ -1,0 +1,130 @@
+"""Money after the payment, from an order's page: refund, void and capture, each after a
+confirmation page, through the use cases the API calls, once per form however often it is
+sent (`staff.actions.once`). The provider is asked while the page waits, as the API's
+caller does; an answer that does not come in time leaves the amount held, which the order
+page and the dashboard show until the callback or reconciliation settles it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from shop_core.errors import Conflict, PaymentProviderError, ValidationError
+from shop_core.ledger import Result
+from shop_core.money import Money
+from shop_core.orders import Order
+from shop_core.payments import PaymentEvent
+from shop_core.use_cases.operations import Capture, Refund, Void
+from shop_core.use_cases.ordering import get_order
+from shop_web.bootstrap import current_shop
+from shop_web.errors import status_for
+from shop_web.staff import forms
+from shop_web.staff.actions import once
+from shop_web.staff.blueprint import ID, blueprint
+from shop_web.staff.products import new_request_key, request_key
+from shop_web.staff.session import staff_id
+
+Page = str | tuple[str, int]
+
+
+@blueprint.route(f"/orders/<{ID}:order_id>/refund", methods=["GET", "POST"])
+def refund_order(order_id: int) -> Response | Page:
+    """Give part or all of the refundable balance back; restock with a refund of all of it."""
+    order = _order(order_id)
+    page = _page(order, "refund", "Refund", order.may_refund,
+                 "The money goes back to the customer's card or wallet. A refund of "
+                 "everything left may put the order's stock back on sale.")
+    if request.method == "GET":
+        return page({}, {})
+    values = request.form
+    try:
+        amount = _amount(values, order)
+        restock, reason = values.get("restock") == "1", forms.text(values, "reason")
+    except ValidationError as invalid:
+        return page(values, forms.errors_of(invalid)), 400
+    return _once(order, lambda: _said(current_shop().orders.refund(
+        Refund(order.id or 0, staff_id(), amount, restock, reason))), lambda e: page(values, e))
+
+
+@blueprint.route(f"/orders/<{ID}:order_id>/void", methods=["GET", "POST"])
+def void_order(order_id: int) -> Response | Page:
+    """Cancel the payment (or authorization) before the provider settles it."""
+    order = _order(order_id)
+    page = _page(order, "void", "Void the payment", order.may_void,
+                 "The payment is cancelled before it settles: the customer is not charged, "
+                 "the order becomes voided and its stock goes back on sale. Once the provider "
+                 "has settled it (usually the next day) it can only be refunded.")
+    if request.method == "GET":
+        return page({}, {})
+    return _once(order, lambda: _said(current_shop().orders.void(
+        Void(order.id or 0, staff_id()))), lambda e: page({}, e))
+
+
+@blueprint.route(f"/orders/<{ID}:order_id>/capture", methods=["GET", "POST"])
+def capture_order(order_id: int) -> Response | Page:
+    """Collect an authorization: all of it, or part."""
+    order = _order(order_id)
+    page = _page(order, "capture", "Capture", order.may_capture,
+                 "The authorized money is collected and the order becomes paid. What is not "
+                 "captured is released to the customer.")
+    if request.method == "GET":
+        return page({}, {})
+    values = request.form
+    try:
+        amount = _amount(values, order)
+    except ValidationError as invalid:
+        return page(values, forms.errors_of(invalid)), 400
+    return _once(order, lambda: _said(current_shop().orders.capture(
+        Capture(order.id or 0, staff_id(), amount))), lambda e: page(values, e))
+
+
+def _order(order_id: int) -> Order:
+    return get_order(current_shop().reader(), order_id, user_id=None)
+
+
+def _page(order: Order, action: str, button: str, allowed: bool, consequence: str
+          ) -> Callable[[Mapping[str, str], dict[str, Any]], str]:
+    def render(values: Mapping[str, str], errors: dict[str, Any]) -> str:
+        return render_template(
+            "staff/confirm_money.html", section="staff.orders", order=order, kind=action,
+            action=url_for(f"staff.{action}_order", order_id=order.id),
+            request_key=new_request_key(), title=f"{button} order #{order.id}?",
+            button=button, allowed=allowed, consequence=consequence, values=values,
+            errors=errors)
+    return render
+
+
+def _amount(values: Mapping[str, str], order: Order) -> Money | None:
+    """The form's amount; left empty, everything the action may take."""
+    if not forms.text(values, "amount"):
+        return None
+    amount = forms.money(values, "amount", order.currency)
+    if not amount.is_positive:
+        raise ValidationError({"amount": ["Enter an amount above zero."]})
+    return amount
+
+
+def _once(order: Order, action: Callable[[], str],
+          refused: Callable[[dict[str, Any]], str]) -> Response | Page:
+    """Run `action` once for this form; a refusal (the balance moved on, the provider said
+    no) shows the form again with the reason and a fresh key."""
+    try:
+        message = once(request_key(), action).message
+    except (ValidationError, Conflict, PaymentProviderError) as error:
+        return refused(forms.errors_of(error)), status_for(error)
+    # Said from the order as it stands, so a repeated form is told the same.
+    held = _order(order.id or 0).balance.held
+    flash(message, "warning" if held else "success")
+    return redirect(url_for("staff.order", order_id=order.id), 303)
+
+
+def _said(entry: PaymentEvent) -> str:
+    what = f"{entry.movement.value.capitalize()} of {entry.amount.format()} " \
+           f"{entry.amount.currency}"
+    if entry.result is Result.SUCCEEDED:
+        return f"{what} done."
+    return (f"{what} asked of the provider, which did not answer in time: the amount stays "
+            "held until its callback or reconciliation with the provider settles it.")
