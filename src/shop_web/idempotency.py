@@ -38,14 +38,20 @@ def idempotent(*, required: bool) -> Callable[[F], F]:
                 if required:
                     raise ValidationError({HEADER: ["This header is required."]})
                 return cast(Response, view(*args, **kwargs))
-            return _once(key, lambda: cast(Response, view(*args, **kwargs)))
+            return once_per_key(user_id(require_user()), key, _fingerprint(),
+                                lambda: cast(Response, view(*args, **kwargs)))
         return cast(F, wrapper)
     return decorator
 
 
-def _once(key: str, run: Callable[[], Response]) -> Response:
-    shop, owner = current_shop(), user_id(require_user())
-    earlier = idempotency.claim(shop.uow(), shop.clock, owner, key, _fingerprint())
+def once_per_key(owner: int, key: str, fingerprint: str, run: Callable[[], Response], *,
+                 render_error: Callable[[ShopError], Response] = handle_shop_error,
+                 ) -> Response:
+    """Run `run` once for the owner's `key` and the request `fingerprint` names; a repeat
+    gets the first answer again, marked `Idempotent-Replayed: true`. A `ShopError` is
+    answered by `render_error`."""
+    shop = current_shop()
+    earlier = idempotency.claim(shop.uow(), shop.clock, owner, key, fingerprint)
     if earlier is not None:
         replay = Response(earlier.body, status=earlier.status, mimetype="application/json")
         replay.headers[REPLAYED] = "true"
@@ -53,7 +59,7 @@ def _once(key: str, run: Callable[[], Response]) -> Response:
     try:
         response = run()
     except ShopError as error:
-        response = handle_shop_error(error)
+        response = render_error(error)
         if isinstance(error, Unavailable) or 400 <= response.status_code < 500:
             _release(owner, key)
             return response

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, jsonify
+from marshmallow import Schema
 
 from shop_core.accounts import User
 from shop_core.errors import ValidationError
@@ -16,7 +17,7 @@ from shop_core.payments import PaymentEvent
 from shop_core.use_cases.cancelling import CancelOrder
 from shop_core.use_cases.operations import Capture, Refund, Void, ledger_of
 from shop_core.use_cases.ordering import PlaceOrder, get_order, list_orders
-from shop_web.api.base import ShopBlueprint
+from shop_web.api.base import Decorator, F, ShopBlueprint
 from shop_web.api.caller import require_user, user_id
 from shop_web.api.pagination import page_body, page_request
 from shop_web.bootstrap import current_shop
@@ -130,14 +131,29 @@ _MOVED = ("The ledger entry. 201: it succeeded; 202: the provider did not answer
           "settles it.")
 
 
-@blueprint.route(f"{_ORDER_PATH}/refunds/", methods=["POST"], operation_id="refundOrder")
-@blueprint.signed_in(staff=True)
-@blueprint.arguments(RequiredIdempotencyHeaderSchema, location="headers")
-@blueprint.arguments(RefundRequestSchema)
-@blueprint.response(201, LedgerEntrySchema, description=_MOVED)
-@blueprint.alt_response(202, schema=LedgerEntrySchema, description=_MOVED)
-@blueprint.errors(404, 409, 422, 502)
-@idempotent(required=True)
+def _moves_money(suffix: str, operation_id: str,
+                 body: type[Schema] | None = None) -> Decorator:
+    """A staff operation that moves an order's money: POST at `suffix` under the order, with
+    a required Idempotency-Key and an optional `body`, answering the ledger entry."""
+    stack: list[Decorator] = [  # top to bottom, as they would stand above the view
+        blueprint.route(f"{_ORDER_PATH}{suffix}", methods=["POST"], operation_id=operation_id),
+        blueprint.signed_in(staff=True),
+        blueprint.arguments(RequiredIdempotencyHeaderSchema, location="headers"),
+        *([blueprint.arguments(body)] if body is not None else []),
+        blueprint.response(201, LedgerEntrySchema, description=_MOVED),
+        blueprint.alt_response(202, schema=LedgerEntrySchema, description=_MOVED),
+        blueprint.errors(404, 409, 422, 502),
+        idempotent(required=True),
+    ]
+
+    def decorator(view: F) -> F:
+        for decorate in reversed(stack):
+            view = decorate(view)
+        return view
+    return decorator
+
+
+@_moves_money("/refunds/", "refundOrder", body=RefundRequestSchema)
 def refund(headers: dict[str, Any], data: dict[str, Any], order_id: int) -> Response:
     """Give part (`amount`) or all of an order's captured money back. More than the
     refundable balance, or an order with nothing captured, is 409; the provider refusing
@@ -149,13 +165,7 @@ def refund(headers: dict[str, Any], data: dict[str, Any], order_id: int) -> Resp
     return _entry_response(entry)
 
 
-@blueprint.route(f"{_ORDER_PATH}/void/", methods=["POST"], operation_id="voidOrder")
-@blueprint.signed_in(staff=True)
-@blueprint.arguments(RequiredIdempotencyHeaderSchema, location="headers")
-@blueprint.response(201, LedgerEntrySchema, description=_MOVED)
-@blueprint.alt_response(202, schema=LedgerEntrySchema, description=_MOVED)
-@blueprint.errors(404, 409, 422, 502)
-@idempotent(required=True)
+@_moves_money("/void/", "voidOrder")
 def void(headers: dict[str, Any], order_id: int) -> Response:
     """Void the order's payment (or authorization) before it settles: the order becomes
     `voided` and its stock returns. Once settled (usually the next day) it is 409: refund
@@ -164,14 +174,7 @@ def void(headers: dict[str, Any], order_id: int) -> Response:
     return _entry_response(entry)
 
 
-@blueprint.route(f"{_ORDER_PATH}/capture/", methods=["POST"], operation_id="captureOrder")
-@blueprint.signed_in(staff=True)
-@blueprint.arguments(RequiredIdempotencyHeaderSchema, location="headers")
-@blueprint.arguments(CaptureRequestSchema)
-@blueprint.response(201, LedgerEntrySchema, description=_MOVED)
-@blueprint.alt_response(202, schema=LedgerEntrySchema, description=_MOVED)
-@blueprint.errors(404, 409, 422, 502)
-@idempotent(required=True)
+@_moves_money("/capture/", "captureOrder", body=CaptureRequestSchema)
 def capture(headers: dict[str, Any], data: dict[str, Any], order_id: int) -> Response:
     """Capture an `authorized` order's money (`amount`, default all that was authorized):
     the order becomes `success`. Any other order is 409."""

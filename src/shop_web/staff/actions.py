@@ -1,22 +1,21 @@
 """Running a back-office action at most once per submitted form.
 
-The form's key is claimed as the staff member's `Idempotency-Key` through the same
-mechanism as the API's (`shop_core.use_cases.idempotency`): a repeat of the same form gets
-the first answer; a refusal that changed nothing frees the key for a corrected form."""
+The form's key is claimed as the staff member's `Idempotency-Key` by the API's own
+`once_per_key`: a repeat of the same form gets the first answer; a refusal that changed
+nothing frees the key for a corrected form."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
+import json
 from collections.abc import Callable
 
 from attrs import frozen
-from flask import request
+from flask import Response, request
 
-from shop_core.errors import Conflict, PaymentProviderError, ShopError, Unavailable
-from shop_core.use_cases import idempotency
-from shop_web.bootstrap import current_shop
-from shop_web.errors import status_for
+from shop_core.errors import Conflict, PaymentProviderError, ShopError
+from shop_web.errors import error_response, status_for
+from shop_web.idempotency import REPLAYED, once_per_key
 from shop_web.staff.session import CSRF_FIELD, staff_id
 
 DONE = 303
@@ -31,27 +30,22 @@ class Outcome:
 
 
 def once(key: str, action: Callable[[], str]) -> Outcome:
-    shop, owner = current_shop(), staff_id()
-    earlier = idempotency.claim(shop.uow(), shop.clock, owner, key, _fingerprint())
-    if earlier is not None:
-        if earlier.status != DONE:
-            # Replay the first submission's failure: only a provider's keeps the key.
-            failed = PaymentProviderError if earlier.status == 502 else Conflict
-            raise failed(earlier.body)
-        return Outcome(earlier.body, replayed=True)
-    try:
-        message = action()
-    except ShopError as error:
-        status = status_for(error)
-        if isinstance(error, Unavailable) or 400 <= status < 500:
-            with contextlib.suppress(Unavailable):
-                idempotency.release(shop.uow(), owner, key)
-        else:
-            idempotency.remember(shop.uow(), owner, key, idempotency.Answer(status,
-                                                                             error.detail))
-        raise
-    idempotency.remember(shop.uow(), owner, key, idempotency.Answer(DONE, message))
-    return Outcome(message)
+    failures: list[ShopError] = []
+
+    def remembered(error: ShopError) -> Response:
+        # The staff's error page, not this answer, tells of the first failure (and logs it).
+        failures.append(error)
+        return error_response({"detail": error.detail}, status_for(error))
+
+    answer = once_per_key(staff_id(), key, _fingerprint(),
+                          lambda: Response(action(), status=DONE), render_error=remembered)
+    if failures:
+        raise failures[0]
+    if answer.status_code != DONE:
+        # Replay the first submission's failure: only a provider's keeps the key.
+        failed = PaymentProviderError if answer.status_code == 502 else Conflict
+        raise failed(str(json.loads(answer.get_data())["detail"]))
+    return Outcome(answer.get_data(as_text=True), replayed=REPLAYED in answer.headers)
 
 
 def _fingerprint() -> str:
