@@ -171,3 +171,21 @@ def test_without_a_staff_session_nothing_is_refunded(
         answer = method(f"/staff/orders/{order_id}/refund")
         assert answer.status_code == 302 and "/staff/sign-in" in answer.headers["Location"]
     assert operations.calls == [] and balance(api, order_id) == ("success", "200.00", "0.00")
+
+
+def test_a_refund_the_provider_refused_is_told_again_not_asked_again_when_the_form_is_resent(
+        staff: Browser, api: Api, operations: FakePaymentOperations) -> None:
+    order_id, _ = paid_order(api)
+    operations.answer = "refuse"
+    path = f"/staff/orders/{order_id}/refund"
+    fields = {**form_of(staff, path), "amount": "40.00"}
+    first = staff.post(path, fields)
+    operations.answer = "succeed"
+    again = staff.post(path, fields)  # the same form: the provider's refusal stands
+    assert (first.status_code, again.status_code) == (502, 502)
+    assert "refused" in text(first) and "refused" in text(again)
+    assert len(operations.calls) == 1
+    assert balance(api, order_id) == ("success", "200.00", "0.00")
+    # A new form asks again.
+    assert staff.post(path, {**form_of(staff, path), "amount": "40.00"}).status_code == 303
+    assert balance(api, order_id) == ("success", "200.00", "40.00")
