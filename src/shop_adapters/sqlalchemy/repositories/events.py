@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from attrs import evolve
 from sqlalchemy.dialects import postgresql
@@ -19,7 +19,7 @@ from shop_adapters.sqlalchemy.tables import (
     webhook_deliveries,
     webhook_subscriptions,
 )
-from shop_core.events import Event, EventType
+from shop_core.events import Event, EventType, isoformat
 from shop_core.pagination import Page, PageRequest
 from shop_core.subscriptions import (
     Attempt,
@@ -68,25 +68,36 @@ def _delivery_state(delivery: Delivery) -> dict[str, Any]:
 _INSERT_EVENTS = outbox_events.insert()
 
 
-def _insert_events_from_arrays() -> sa.Insert:
-    """PostgreSQL: a batch of events (the expiry sweep's) in one statement, each column
-    passed as an array, in the batch's order; not one execution per event."""
-    given = sa.func.unnest(
-        sa.bindparam("ids", type_=postgresql.ARRAY(sa.String)),
-        sa.bindparam("types", type_=postgresql.ARRAY(sa.String)),
-        sa.bindparam("order_ids", type_=postgresql.ARRAY(sa.Integer)),
-        sa.bindparam("created", type_=postgresql.ARRAY(sa.DateTime(timezone=True))),
-        sa.bindparam("data", type_=postgresql.ARRAY(sa.Text)),
-    ).table_valued("id", "type", "order_id", "created_at", "data",
-                   with_ordinality="position").render_derived(name="given")
+def _insert_events_from_json() -> sa.Insert:
+    """PostgreSQL: a batch of events (the expiry sweep's) in one statement, passed as one
+    JSON array of records; not one execution per event. Not an array per column: psycopg
+    escapes each element of a text array in Python, which for the events' JSON data was
+    most of a 100,000-order sweep. Each record carries its position in the batch, as the
+    order of a function's rows is not promised."""
+    given = sa.func.json_to_recordset(
+        sa.cast(sa.bindparam("events", type_=sa.Text), postgresql.JSON),
+    ).table_valued(sa.column("position", sa.Integer), sa.column("id", sa.Text),
+                   sa.column("type", sa.Text), sa.column("order_id", sa.Integer),
+                   sa.column("created_at", sa.DateTime(timezone=True)),
+                   sa.column("data", postgresql.JSON)).render_derived(name="given",
+                                                                      with_types=True)
     return outbox_events.insert().from_select(
         ["id", "type", "order_id", "created_at", "data"],
         sa.select(given.c.id, given.c.type, given.c.order_id, given.c.created_at,
-                  sa.cast(given.c.data, postgresql.JSON))
+                  given.c.data)
         .order_by(given.c.position))  # sequence numbers in the batch's order
 
 
-_INSERT_EVENTS_FROM_ARRAYS = _insert_events_from_arrays()
+def _events_json(events: Sequence[Event]) -> str:
+    # orjson: json.dumps took ten times as long over a sweep's batch.
+    return orjson.dumps([{"position": position, "id": event.id, "type": event.type.value,
+                          "order_id": event.order_id,
+                          "created_at": isoformat(event.created_at),
+                          "data": dict(event.data)}
+                         for position, event in enumerate(events)]).decode()
+
+
+_INSERT_EVENTS_FROM_JSON = _insert_events_from_json()
 _INSERT_DELIVERIES = webhook_deliveries.insert().values(
     event_sequence=sa.select(outbox_events.c.sequence)
     .where(outbox_events.c.id == sa.bindparam("of_event")).scalar_subquery())
@@ -101,12 +112,7 @@ _UNSETTLED = (DeliveryStatus.PENDING.value, DeliveryStatus.IN_FLIGHT.value)
 class SqlOutbox(Repository):
     def add(self, events: Sequence[Event]) -> None:
         if len(events) > 1 and self._dialect.is_postgresql:
-            self._conn.execute(_INSERT_EVENTS_FROM_ARRAYS, {
-                "ids": [event.id for event in events],
-                "types": [event.type.value for event in events],
-                "order_ids": [event.order_id for event in events],
-                "created": [event.created_at for event in events],
-                "data": [json.dumps(dict(event.data)) for event in events]})
+            self._conn.execute(_INSERT_EVENTS_FROM_JSON, {"events": _events_json(events)})
             return
         rows = [{"id": event.id, "type": event.type.value, "order_id": event.order_id,
                  "created_at": event.created_at, "data": dict(event.data),
