@@ -410,10 +410,10 @@ class FakeOrderRepository(_FakeRepository):
                        grace: timedelta = timedelta(0),
                        among: Sequence[OrderStatus] = (OrderStatus.PENDING,),
                        ) -> list[Order]:
-        # Earliest deadline first, as the database picks them.
+        # Earliest deadline first within each status, as the database picks them.
         overdue = sorted((o for o in self._s.orders.values()
                           if o.status in among and o.may_expire(now, grace)),
-                         key=lambda o: (o.expires_at, o.id or 0))[:limit]
+                         key=lambda o: (o.status.value, o.expires_at, o.id or 0))[:limit]
         for order in overdue:
             order.status = target
             order.payment_state = None

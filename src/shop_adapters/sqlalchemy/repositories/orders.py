@@ -276,15 +276,18 @@ class SqlOrderRepository(Repository):
                        among: Sequence[OrderStatus] = (OrderStatus.PENDING,),
                        ) -> list[Order]:
         postgres = self._dialect.is_postgresql
-        # Earliest deadline first, which walks ix_orders_status_expires_at and stops after
-        # `limit` rows. Ordering by id alone walked the primary key past every order
-        # already expired by earlier batches: quadratic over a large backlog. On SQLite the
-        # index ends with the rowid, so (expires_at, id) is its order for free. On
-        # PostgreSQL it does not hold id, and under FOR UPDATE (LockRows sits between LIMIT
-        # and the sort, so no top-N sort) `ORDER BY expires_at, id` became a seq scan and an
-        # external sort of every overdue order, per batch, most of each batch's time. Ties
-        # on the deadline come in index (heap) order there instead, which is as fair.
-        order = [orders.c.expires_at] if postgres else [orders.c.expires_at, orders.c.id]
+        # Earliest deadline first within each status, in the order of
+        # ix_orders_status_expires_at (status, expires_at), so each batch walks the index
+        # and stops after `limit` rows. Ordering by id walked the primary key past every
+        # order already expired: quadratic over a large backlog. So did ordering by the
+        # deadline alone once two statuses expire: a seq scan and a sort of every overdue
+        # order, per batch. On SQLite the index ends with the rowid, so id breaks ties for
+        # free. On PostgreSQL it does not, and under FOR UPDATE (LockRows sits between LIMIT
+        # and the sort, so no top-N sort) a sort by id became that scan and sort again; ties
+        # come in index (heap) order there instead, which is as fair.
+        order = [orders.c.status, orders.c.expires_at]
+        if not postgres:
+            order.append(orders.c.id)
         # `Order.may_expire`: an opened payment waits for the provider's answer, or grace.
         checked = orders.c.payment_checked_at
         answered = sa.or_(orders.c.intention_id.is_(None), checked >= orders.c.expires_at,
