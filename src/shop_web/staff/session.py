@@ -12,7 +12,8 @@ import secrets
 from typing import cast
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, redirect, request, session, url_for
+from flask import Flask, Request, abort, g, redirect, request, session, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.wrappers import Response
 
 from shop_core.accounts import User
@@ -24,18 +25,30 @@ SESSION_ID = "sid"
 CSRF_TOKEN = "csrf"
 CSRF_FIELD = "csrf_token"
 COOKIE = "shop_staff"
+COOKIE_PATH = "/staff/"
 # Pages anyone may open: signing in, and the stylesheet.
 PUBLIC_ENDPOINTS = frozenset({"staff.sign_in", "staff.static"})
 
 
+class StaffOnlySessions(SecureCookieSessionInterface):
+    """Flask's signed cookie session, opened for the back-office's pages only: the API's
+    requests (the catalogue's among them) carry no session and pay nothing to read one."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if not request.path.startswith(COOKIE_PATH):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def configure(app: Flask, settings: Settings) -> None:
+    app.session_interface = StaffOnlySessions()
     app.config.update(
         # A key of its own for the cookie, derived from the shop's secret: a leaked session
         # cookie key must not forge tokens, nor the other way round.
         SECRET_KEY=hmac.new(settings.jwt_secret_key.encode(), b"shop staff session",
                             hashlib.sha256).hexdigest(),
         SESSION_COOKIE_NAME=COOKIE,
-        SESSION_COOKIE_PATH="/staff/",
+        SESSION_COOKIE_PATH=COOKIE_PATH,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SECURE=settings.shop_env != "development",
         SESSION_COOKIE_SAMESITE="Lax",

@@ -12,12 +12,15 @@ from .support import add_product, stock_of
 
 
 def _kill_every_shop_connection(db: Database) -> int:
-    """What a server restart does to the pools: every connection of this database dies."""
+    """What a server restart does to the pools: every connection of this database dies.
+    Each kill waits (up to 5 s) until the backend has exited, as a restart's would have by
+    the time anything reconnects: a signal still on its way would leave the connection alive
+    at checkout and kill it mid-statement."""
     admin = sa.create_engine(db.engine.url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             return len(connection.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()")).all())
     finally:
         admin.dispose()
