@@ -120,7 +120,8 @@ def product_snapshot(product: Product) -> dict[str, Any]:
 
 def isoformat(value: datetime) -> str:
     """ISO 8601 in UTC with its offset, as the API writes times."""
-    return value.astimezone(UTC).isoformat()
+    # Times read from the database are in UTC already: no conversion to make.
+    return (value if value.tzinfo is UTC else value.astimezone(UTC)).isoformat()
 
 
 EventHandler = Callable[[Event], None]

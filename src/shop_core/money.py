@@ -39,14 +39,24 @@ class TooManyDecimals(ValueError):
 
 
 def _integer_amount(_: Any, __: Any, value: Any) -> None:
+    if type(value) is int:
+        return
     # bool is an int subclass; a float would silently lose precision.
     if not isinstance(value, int) or isinstance(value, bool):
         raise TypeError(f"Money amount must be an int of minor units, not {type(value).__name__}")
 
 
+# Codes already checked: Money is made for every price and line read, and a set lookup costs
+# a fraction of the pattern's match.
+_CHECKED_CURRENCIES: set[str] = set()
+
+
 def _iso_currency(_: Any, __: Any, value: Any) -> None:
+    if type(value) is str and value in _CHECKED_CURRENCIES:
+        return
     if not isinstance(value, str) or not _CURRENCY.match(value):
         raise ValueError(f"Currency must be a three-letter ISO code, not {value!r}")
+    _CHECKED_CURRENCIES.add(value)
 
 
 @total_ordering
@@ -120,7 +130,9 @@ class Money:
 
 def total(amounts: Iterable[Money], currency: str) -> Money:
     """Sum of `amounts`, all in `currency` (zero when empty)."""
-    result = Money.zero(currency)
+    zero = Money.zero(currency)
+    minor = 0
     for amount in amounts:
-        result = result + amount
-    return result
+        zero._same_currency(amount)
+        minor += amount.amount
+    return Money(minor, currency)
