@@ -45,8 +45,8 @@ def refund_order(order_id: int) -> Response | Page:
         restock, reason = values.get("restock") == "1", forms.text(values, "reason")
     except ValidationError as invalid:
         return page(values, forms.errors_of(invalid)), 400
-    return _once(order, lambda: _said(current_shop().orders.refund(
-        Refund(order.id or 0, staff_id(), amount, restock, reason))), lambda e: page(values, e))
+    return _once(order_id, lambda: _said(current_shop().orders.refund(
+        Refund(order_id, staff_id(), amount, restock, reason))), lambda e: page(values, e))
 
 
 @blueprint.route(f"/orders/<{ID}:order_id>/void", methods=["GET", "POST"])
@@ -59,8 +59,8 @@ def void_order(order_id: int) -> Response | Page:
                  "has settled it (usually the next day) it can only be refunded.")
     if request.method == "GET":
         return page({}, {})
-    return _once(order, lambda: _said(current_shop().orders.void(
-        Void(order.id or 0, staff_id()))), lambda e: page({}, e))
+    return _once(order_id, lambda: _said(current_shop().orders.void(
+        Void(order_id, staff_id()))), lambda e: page({}, e))
 
 
 @blueprint.route(f"/orders/<{ID}:order_id>/capture", methods=["GET", "POST"])
@@ -77,8 +77,8 @@ def capture_order(order_id: int) -> Response | Page:
         amount = _amount(values, order)
     except ValidationError as invalid:
         return page(values, forms.errors_of(invalid)), 400
-    return _once(order, lambda: _said(current_shop().orders.capture(
-        Capture(order.id or 0, staff_id(), amount))), lambda e: page(values, e))
+    return _once(order_id, lambda: _said(current_shop().orders.capture(
+        Capture(order_id, staff_id(), amount))), lambda e: page(values, e))
 
 
 def _order(order_id: int) -> Order:
@@ -107,7 +107,7 @@ def _amount(values: Mapping[str, str], order: Order) -> Money | None:
     return amount
 
 
-def _once(order: Order, action: Callable[[], str],
+def _once(order_id: int, action: Callable[[], str],
           refused: Callable[[dict[str, Any]], str]) -> Response | Page:
     """Run `action` once for this form; a refusal (the balance moved on, the provider said
     no) shows the form again with the reason and a fresh key."""
@@ -116,9 +116,9 @@ def _once(order: Order, action: Callable[[], str],
     except (ValidationError, Conflict, PaymentProviderError) as error:
         return refused(forms.errors_of(error)), status_for(error)
     # Said from the order as it stands, so a repeated form is told the same.
-    held = _order(order.id or 0).balance.held
+    held = _order(order_id).balance.held
     flash(message, "warning" if held else "success")
-    return redirect(url_for("staff.order", order_id=order.id), 303)
+    return redirect(url_for("staff.order", order_id=order_id), 303)
 
 
 def _said(entry: PaymentEvent) -> str:
