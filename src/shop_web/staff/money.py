@@ -28,57 +28,67 @@ from shop_web.staff.products import new_request_key, request_key
 from shop_web.staff.session import staff_id
 
 Page = str | tuple[str, int]
+# What a form asks for: read from the order and the form's fields (a `ValidationError`
+# names a bad one), the call to the use case that moves the money.
+Ask = Callable[[Order, Mapping[str, str]], Callable[[], PaymentEvent]]
 
 
 @blueprint.route(f"/orders/<{ID}:order_id>/refund", methods=["GET", "POST"])
 def refund_order(order_id: int) -> Response | Page:
     """Give part or all of the refundable balance back; restock with a refund of all of it."""
-    order = _order(order_id)
-    page = _page(order, "refund", "Refund", order.may_refund,
-                 "The money goes back to the customer's card or wallet. A refund of "
-                 "everything left may put the order's stock back on sale.")
-    if request.method == "GET":
-        return page({}, {})
-    values = request.form
-    try:
+    def ask(order: Order, values: Mapping[str, str]) -> Callable[[], PaymentEvent]:
         amount = _amount(values, order)
         restock, reason = values.get("restock") == "1", forms.text(values, "reason")
-    except ValidationError as invalid:
-        return page(values, forms.errors_of(invalid)), 400
-    return _once(order_id, lambda: _said(current_shop().orders.refund(
-        Refund(order_id, staff_id(), amount, restock, reason))), lambda e: page(values, e))
+        return lambda: current_shop().orders.refund(
+            Refund(order_id, staff_id(), amount, restock, reason))
+
+    return _confirmed(order_id, "refund", "Refund", lambda order: order.may_refund,
+                      "The money goes back to the customer's card or wallet. A refund of "
+                      "everything left may put the order's stock back on sale.", ask)
 
 
 @blueprint.route(f"/orders/<{ID}:order_id>/void", methods=["GET", "POST"])
 def void_order(order_id: int) -> Response | Page:
     """Cancel the payment (or authorization) before the provider settles it."""
-    order = _order(order_id)
-    page = _page(order, "void", "Void the payment", order.may_void,
-                 "The payment is cancelled before it settles: the customer is not charged, "
-                 "the order becomes voided and its stock goes back on sale. Once the provider "
-                 "has settled it (usually the next day) it can only be refunded.")
-    if request.method == "GET":
-        return page({}, {})
-    return _once(order_id, lambda: _said(current_shop().orders.void(
-        Void(order_id, staff_id()))), lambda e: page({}, e))
+    return _confirmed(
+        order_id, "void", "Void the payment", lambda order: order.may_void,
+        "The payment is cancelled before it settles: the customer is not charged, the order "
+        "becomes voided and its stock goes back on sale. Once the provider has settled it "
+        "(usually the next day) it can only be refunded.",
+        lambda order, values: lambda: current_shop().orders.void(Void(order_id, staff_id())))
 
 
 @blueprint.route(f"/orders/<{ID}:order_id>/capture", methods=["GET", "POST"])
 def capture_order(order_id: int) -> Response | Page:
     """Collect an authorization: all of it, or part."""
+    def ask(order: Order, values: Mapping[str, str]) -> Callable[[], PaymentEvent]:
+        amount = _amount(values, order)
+        return lambda: current_shop().orders.capture(Capture(order_id, staff_id(), amount))
+
+    return _confirmed(order_id, "capture", "Capture", lambda order: order.may_capture,
+                      "The authorized money is collected and the order becomes paid. What is "
+                      "not captured is released to the customer.", ask)
+
+
+def _confirmed(order_id: int, action: str, button: str, allowed: Callable[[Order], bool],
+               consequence: str, ask: Ask) -> Response | Page:
+    """The confirmation page (GET), or its form's action run once (POST). A bad field, or a
+    refusal (the balance moved on, the provider said no), shows the form again with the
+    reason and a fresh key."""
     order = _order(order_id)
-    page = _page(order, "capture", "Capture", order.may_capture,
-                 "The authorized money is collected and the order becomes paid. What is not "
-                 "captured is released to the customer.")
+    page = _page(order, action, button, allowed(order), consequence)
     if request.method == "GET":
         return page({}, {})
     values = request.form
     try:
-        amount = _amount(values, order)
-    except ValidationError as invalid:
-        return page(values, forms.errors_of(invalid)), 400
-    return _once(order_id, lambda: _said(current_shop().orders.capture(
-        Capture(order_id, staff_id(), amount))), lambda e: page(values, e))
+        call = ask(order, values)
+        message = once(request_key(), lambda: _said(call())).message
+    except (ValidationError, Conflict, PaymentProviderError) as error:
+        return page(values, forms.errors_of(error)), status_for(error)
+    # Said from the order as it stands, so a repeated form is told the same.
+    held = _order(order_id).balance.held
+    flash(message, "warning" if held else "success")
+    return redirect(url_for("staff.order", order_id=order_id), 303)
 
 
 def _order(order_id: int) -> Order:
@@ -105,20 +115,6 @@ def _amount(values: Mapping[str, str], order: Order) -> Money | None:
     if not amount.is_positive:
         raise ValidationError({"amount": ["Enter an amount above zero."]})
     return amount
-
-
-def _once(order_id: int, action: Callable[[], str],
-          refused: Callable[[dict[str, Any]], str]) -> Response | Page:
-    """Run `action` once for this form; a refusal (the balance moved on, the provider said
-    no) shows the form again with the reason and a fresh key."""
-    try:
-        message = once(request_key(), action).message
-    except (ValidationError, Conflict, PaymentProviderError) as error:
-        return refused(forms.errors_of(error)), status_for(error)
-    # Said from the order as it stands, so a repeated form is told the same.
-    held = _order(order_id).balance.held
-    flash(message, "warning" if held else "success")
-    return redirect(url_for("staff.order", order_id=order_id), 303)
 
 
 def _said(entry: PaymentEvent) -> str:
